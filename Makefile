@@ -1,0 +1,68 @@
+# stage0: `make` builds build/stage0.bin (and build/vmlinux); `make run` boots
+# the demo; `make test` runs every test. Each installs what it needs first.
+
+SWIFT_BIN   ?= $(firstword $(wildcard /opt/swift/usr/bin) $(dir $(shell command -v swift 2>/dev/null)))
+export PATH := $(SWIFT_BIN):$(PATH)
+
+BUILD       := build
+FW_SCRATCH  := .build/firmware
+FW_TRIPLE   := x86_64-unknown-none-elf
+FW_ARCHIVE  := $(FW_SCRATCH)/$(FW_TRIPLE)/release/libStage0Firmware.a
+SOURCES     := $(shell find Sources -type f) Package.swift toolchain.json
+PYTHON      ?= python3
+QEMU        ?= qemu-system-x86_64
+
+.PHONY: all firmware kernel deps run test host-test boot-test clean
+all: firmware kernel
+
+firmware: $(BUILD)/stage0.bin
+
+# The Swift side: Loader + Firmware + Support for the bare-metal triple.
+$(FW_ARCHIVE): $(SOURCES)
+	STAGE0_FIRMWARE=1 swift build -c release --triple $(FW_TRIPLE) --toolset toolchain.json \
+	    --product Stage0Firmware --scratch-path $(FW_SCRATCH)
+
+# The linker script takes its addresses from memory_layout.h.
+$(BUILD)/stage0.ld: linker/stage0.ld.S Sources/Support/include/memory_layout.h
+	@mkdir -p $(BUILD)
+	clang -E -P -x c -I Sources/Support/include $< -o $@
+
+$(BUILD)/stage0.elf: $(FW_ARCHIVE) $(BUILD)/stage0.ld
+	ld.lld -T $(BUILD)/stage0.ld --gc-sections --orphan-handling=error -static -nostdlib --no-pie \
+	    --build-id=none --strip-debug -Map $(BUILD)/stage0.map --whole-archive $(FW_ARCHIVE) -o $@
+
+$(BUILD)/stage0.bin: $(BUILD)/stage0.elf
+	objcopy -O binary $< $@
+	@$(PYTHON) scripts/image-usage.py $< $@
+
+# The Debian kernel's ELF vmlinux, extracted from its bzImage.
+kernel: $(BUILD)/vmlinux
+$(BUILD)/vmlinux: scripts/extract-vmlinux.py
+	@$(MAKE) --no-print-directory deps
+	@mkdir -p $(BUILD)
+	$(PYTHON) scripts/extract-vmlinux.py "$$(scripts/find-kernel.sh)" $@
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/demo-initramfs: tests/boot/initramfs.py
+	@mkdir -p $(BUILD)
+	$(PYTHON) tests/boot/initramfs.py $@ --demo
+
+run: deps all $(BUILD)/demo-initramfs
+	$(QEMU) -machine microvm,accel=tcg -m 1G -nographic -nodefaults -no-reboot -serial stdio \
+	    -bios $(BUILD)/stage0.bin \
+	    -fw_cfg "name=opt/stage0/elf_kernel,file=$(BUILD)/vmlinux" \
+	    -fw_cfg "name=opt/stage0/initramfs,file=$(BUILD)/demo-initramfs" \
+	    -fw_cfg "name=opt/stage0/cmdline,string=console=ttyS0 quiet"
+
+test: deps all host-test boot-test
+
+host-test:
+	swift test
+
+boot-test: all
+	$(PYTHON) tests/boot/run_boot_tests.py --firmware $(BUILD)/stage0.bin --kernel $(BUILD)/vmlinux
+
+clean:
+	rm -rf $(BUILD) .build

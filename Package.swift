@@ -1,0 +1,33 @@
+// swift-tools-version: 6.0
+//
+// Two graphs from one package:
+// - host (default): the pure loader library and its tests, ordinary Swift,
+//   for `swift test`.
+// - firmware (STAGE0_FIRMWARE=1, set by the Makefile together with
+//   `--triple x86_64-unknown-none-elf --toolset toolchain.json`): the same
+//   loader library compiled as Embedded Swift, the reset code and hardware
+//   support in C/asm, and the firmware's boot flow, as one static library
+//   that the Makefile links with linker/stage0.ld.S.
+import PackageDescription
+
+let buildingFirmware = Context.environment["STAGE0_FIRMWARE"] == "1"
+
+let loader = Target.target(name: "Loader", path: "Sources/Loader")
+
+let firmwareTargets: [Target] = [
+    .target(name: "Support", path: "Sources/Support"),
+    .target(name: "Firmware", dependencies: ["Loader", "Support"], path: "Sources/Firmware"),
+]
+
+let hostTargets: [Target] = [
+    .testTarget(name: "LoaderTests", dependencies: ["Loader"], path: "Tests/LoaderTests",
+                resources: [.copy("Fixtures")]),
+]
+
+let package = Package(
+    name: "stage0",
+    products: buildingFirmware
+        ? [.library(name: "Stage0Firmware", type: .static, targets: ["Firmware"])]
+        : [.library(name: "Loader", targets: ["Loader"])],
+    targets: [loader] + (buildingFirmware ? firmwareTargets : hostTargets)
+)

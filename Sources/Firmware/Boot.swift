@@ -1,0 +1,158 @@
+import Loader
+import Support
+
+/// The boot, top to bottom. entry.S has already gone from reset to long
+/// mode with a stack; from here: find the inputs in fw_cfg, build the
+/// memory map, check everything, then load and jump. Nothing is written
+/// to the kernel's memory until every check has passed.
+@_cdecl("stage0_main")
+func stage0Main(resetTSC: UInt64) -> Never {
+    Serial.initialize()
+    if kernelWasStarted() { restartMachine() }
+    let clock = BootClock(resetTSC: resetTSC)
+    do {
+        try boot(clock)
+    } catch {
+        Shutdown.fail(error)
+    }
+}
+
+/// The seed's interface (shared/reference/seed.md): three fw_cfg files.
+enum InputFiles {
+    static let kernel: StaticString = "opt/stage0/elf_kernel"
+    static let initramfs: StaticString = "opt/stage0/initramfs"
+    static let commandLine: StaticString = "opt/stage0/cmdline"
+    static let memoryMap: StaticString = "etc/e820"
+}
+
+func boot(_ clock: BootClock) throws(BootError) -> Never {
+    log("stage0: started (" + clock.sinceReset() + " since reset, TSC " + frequency(clock) + ")")
+
+    // 1. fw_cfg: the device, its transport, and every file it offers.
+    let fwCfg = try FwCfg(ports: FwCfgPortIO())
+    log("stage0: fw_cfg: " + (fwCfg.usesDMA ? "DMA" : "port I/O (no DMA)") + ", features "
+        + Text.hex(UInt64(fwCfg.features.rawValue)) + ", \(fwCfg.directory.count) files")
+    for index in 0..<fwCfg.directory.count {
+        let file = fwCfg.directory.file(at: index)
+        log("stage0: fw_cfg file " + file.name + " (\(file.size) bytes)")
+    }
+
+    // 2. The memory map: QEMU's RAM, then what the firmware keeps for itself.
+    var memoryMap = try readMemoryMap(fwCfg)
+    memoryMap.reserve(FirmwareMemory.all)
+    memoryMap.reserve(FirmwareMemory.legacyArea)
+    guard memoryMap.totalRAM > 0 else { throw .noRAM }
+    for entry in memoryMap.entries {
+        log("stage0: e820 " + Text.range(entry.region) + " " + entry.type.name)
+    }
+
+    // 3. The kernel: headers and placement checked, nothing written yet.
+    guard let kernelFile = fwCfg.directory.file(named: InputFiles.kernel) else {
+        throw .kernelFileMissing(name: "opt/stage0/elf_kernel")
+    }
+    let loading = ELFLoading(fwCfg: fwCfg, memory: IdentityMappedMemory())
+    let kernel = try loading.inspect(kernelFile, map: memoryMap, avoiding: FirmwareMemory.reservations)
+    for segment in kernel.segments {
+        log("stage0: kernel segment \(segment.index): " + Text.range(segment.memory) + ", "
+            + Text.size(segment.fileSize) + " from file offset " + Text.hex(segment.fileOffset))
+    }
+    log("stage0: kernel entry " + Text.hex(kernel.entry))
+
+    // 4. The command line, copied to its page and checked against the kernel's limit.
+    let commandLineLength = try readCommandLine(fwCfg)
+
+    // 5. The initramfs: placed high below 1 GiB, clear of the kernel.
+    let initramfsFile = fwCfg.directory.file(named: InputFiles.initramfs)
+    var initramfs: PhysicalRegion? = nil
+    if let file = initramfsFile, file.size > 0 {
+        let occupied = FirmwareMemory.reservations.map { $0.region } + kernel.segments.map { $0.memory }
+        initramfs = try InitramfsPlacement.place(
+            size: file.size, in: memoryMap, avoiding: occupied,
+            below: InitramfsPlacement.ceiling(initrdAddressMax: BootParamsLayout.defaultInitrdAddressMax))
+    }
+
+    // 6. Every check has passed: load.
+    var start = clock.now
+    try loading.load(kernel, from: kernelFile)
+    log("stage0: kernel loaded: " + Text.size(kernel.footprint.size) + " in \(kernel.segments.count) segments ("
+        + clock.elapsed(since: start, until: clock.now) + ")")
+    if let file = initramfsFile, let region = initramfs {
+        start = clock.now
+        try fwCfg.read(file, into: IdentityMappedMemory().bytes(of: region))
+        log("stage0: initramfs at " + Text.range(region) + ", " + Text.size(region.size) + " ("
+            + clock.elapsed(since: start, until: clock.now) + ")")
+    } else {
+        log("stage0: initramfs: none" + (initramfsFile == nil ? " (no opt/stage0/initramfs)" : " (empty file)"))
+    }
+
+    // 7. boot_params, then the 64-bit entry with RSI = boot_params.
+    let bootParams = BootParams(commandLine: FirmwareMemory.commandLine.start, ramdisk: initramfs,
+                                memoryMap: memoryMap)
+    try bootParams.write(into: IdentityMappedMemory().bytes(of: FirmwareMemory.zeroPage))
+    log("stage0: boot_params at " + Text.hex(FirmwareMemory.zeroPage.start) + ", command line \(commandLineLength) bytes at "
+        + Text.hex(FirmwareMemory.commandLine.start))
+    log("stage0: jumping to kernel entry " + Text.hex(kernel.entry) + " (" + clock.sinceReset() + " since reset)")
+    stage0_enter_kernel(kernel.entry, FirmwareMemory.zeroPage.start.value)
+}
+
+func log(_ line: String) { print(line) }
+
+/// A kernel that cannot reset the machine any other way (no ACPI reset
+/// register, no keyboard controller on microvm) jumps to the reset vector
+/// in real mode (Linux's reboot=bios fallback), which lands here with RAM
+/// intact. The boot_params we left behind tell that apart from a power-on.
+func kernelWasStarted() -> Bool {
+    let page = IdentityMappedMemory().bytes(of: FirmwareMemory.zeroPage)
+    return page.loadUnaligned(fromByteOffset: BootParamsLayout.headerMagic, as: UInt32.self)
+        == BootParamsLayout.headerMagicValue
+}
+
+/// Turns the kernel's jump to the reset vector into a real reset: QEMU
+/// exits under -no-reboot, or boots afresh (the marker is gone) without it.
+func restartMachine() -> Never {
+    print("stage0: the kernel jumped to the reset vector to restart: resetting the machine")
+    IdentityMappedMemory().bytes(of: FirmwareMemory.zeroPage).initializeMemory(as: UInt8.self, repeating: 0)
+    triple_fault()
+}
+
+func frequency(_ clock: BootClock) -> String {
+    guard let rate = clock.ticksPerSecond else { return "rate unknown: no PIT" }
+    return "\(rate / 1_000_000) MHz"
+}
+
+/// etc/e820 when QEMU provides it, else the RAM size QEMU keeps in CMOS.
+func readMemoryMap(_ fwCfg: FwCfg<FwCfgPortIO>) throws(BootError) -> E820Map {
+    guard let file = fwCfg.directory.file(named: InputFiles.memoryMap) else {
+        log("stage0: no etc/e820 in fw_cfg: using the RAM size in CMOS")
+        return E820Map(cmos: CMOS.read)
+    }
+    guard file.size % UInt64(E820Entry.encodedSize) == 0, file.size <= 4096 else {
+        throw .e820Malformed(size: file.size)
+    }
+    let bytes = ScratchBuffer(count: Int(file.size))
+    try fwCfg.read(file, into: bytes.bytes)
+    return try E820Map(etcE820: bytes.readOnly)
+}
+
+/// Copies opt/stage0/cmdline to the command-line page, NUL-terminated;
+/// no file means an empty command line. Returns its length.
+func readCommandLine(_ fwCfg: FwCfg<FwCfgPortIO>) throws(BootError) -> UInt64 {
+    let page = IdentityMappedMemory().bytes(of: FirmwareMemory.commandLine)
+    page[0] = 0
+    guard let file = fwCfg.directory.file(named: InputFiles.commandLine) else {
+        log("stage0: command line: empty (no opt/stage0/cmdline)")
+        return 0
+    }
+    let capacity = UInt64(page.count)
+    // Checked on the file's size first so the copy cannot overrun the page.
+    if file.size >= capacity {
+        throw .commandLineTooLong(length: file.size, limit: min(BootParamsLayout.defaultCommandLineLimit, capacity - 1))
+    }
+    try fwCfg.read(file, into: UnsafeMutableRawBufferPointer(rebasing: page[0..<Int(file.size)]))
+    let length = KernelCommandLine.length(of: UnsafeRawBufferPointer(rebasing: page[0..<Int(file.size)]))
+    page[length] = 0
+    try KernelCommandLine.check(length: UInt64(length), kernelLimit: BootParamsLayout.defaultCommandLineLimit,
+                                bufferCapacity: capacity)
+    log("stage0: command line: \"" + String(decoding: UnsafeRawBufferPointer(rebasing: page[0..<length]), as: UTF8.self) + "\"")
+    return UInt64(length)
+}

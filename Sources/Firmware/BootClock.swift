@@ -1,0 +1,60 @@
+import Loader
+import Support
+
+/// Time since reset, from the TSC read by the first instructions of
+/// entry.S. The TSC's rate is measured once against the 8254 PIT
+/// (1.193182 MHz), whose rate is fixed by the hardware.
+struct BootClock {
+    static let pitFrequency: UInt64 = 1_193_182
+    static let pitChannel0: UInt16 = 0x40
+    static let pitCommand: UInt16 = 0x43
+    /// Channel 0, lobyte/hibyte, mode 2 (rate generator), binary.
+    static let pitProgramChannel0: UInt8 = 0x34
+    static let pitLatchChannel0: UInt8 = 0x00
+    /// About 0.5 ms of PIT ticks: enough for a 0.5% estimate.
+    static let calibrationTicks: UInt64 = 597
+
+    let resetTSC: UInt64
+    /// Nil when there is no PIT to measure against.
+    let ticksPerSecond: UInt64?
+
+    init(resetTSC: UInt64) {
+        self.resetTSC = resetTSC
+        ticksPerSecond = BootClock.measureTSCFrequency()
+    }
+
+    var now: UInt64 { read_tsc() }
+
+    /// "12.345 ms", or TSC ticks when the rate is unknown.
+    func elapsed(since start: UInt64, until end: UInt64) -> String {
+        let ticks = end &- start
+        guard let rate = ticksPerSecond, rate > 0 else { return "\(ticks) TSC ticks" }
+        return Text.milliseconds(microseconds: ticks / (rate / 1_000_000 > 0 ? rate / 1_000_000 : 1))
+    }
+
+    func sinceReset() -> String { elapsed(since: resetTSC, until: now) }
+
+    private static func readPIT() -> UInt64 {
+        port_write8(pitCommand, pitLatchChannel0)
+        let low = UInt64(port_read8(pitChannel0))
+        return low | UInt64(port_read8(pitChannel0)) << 8
+    }
+
+    private static func measureTSCFrequency() -> UInt64? {
+        port_write8(pitCommand, pitProgramChannel0)
+        port_write8(pitChannel0, 0xFF)
+        port_write8(pitChannel0, 0xFF)
+        let startCount = readPIT()
+        let startTSC = read_tsc()
+        // Bounded: without a PIT the count never moves.
+        for _ in 0..<200_000 {
+            let count = readPIT()
+            guard count <= startCount else { return nil }   // wrapped or not a PIT
+            let elapsedTicks = startCount - count
+            if elapsedTicks >= calibrationTicks {
+                return (read_tsc() - startTSC) * pitFrequency / elapsedTicks
+            }
+        }
+        return nil
+    }
+}

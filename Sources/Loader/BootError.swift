@@ -1,0 +1,170 @@
+/// Everything that can stop a boot, each carrying what failed. The firmware
+/// prints `stage0: error: <what>: <hint>` and makes QEMU exit.
+public enum BootError: Error, Equatable {
+    // fw_cfg (QEMU docs/specs/fw_cfg.rst)
+    case fwCfgAbsent(signature: UInt32)
+    case fwCfgNoTransport(features: UInt32)
+    case fwCfgDirectoryTooLarge(count: UInt32, limit: UInt32)
+    case fwCfgDMAFailed(selector: UInt16, offset: UInt64, length: UInt64)
+    case fwCfgReadPastEnd(file: String, offset: UInt64, length: UInt64, size: UInt64)
+    case kernelFileMissing(name: String)
+
+    // The kernel ELF image
+    case kernelTooSmall(size: UInt64, needed: UInt64)
+    case kernelNotELF(magic: [UInt8])
+    case kernelIsBzImage
+    case kernelNotELF64(elfClass: UInt8)
+    case kernelNotLittleEndian(encoding: UInt8)
+    case kernelWrongMachine(machine: UInt16)
+    case kernelNotExecutable(type: UInt16)
+    case kernelBadProgramHeaders(offset: UInt64, count: UInt16, entrySize: UInt16)
+    case kernelNoLoadableSegment
+    case kernelSegmentTruncated(index: Int, end: UInt64, fileSize: UInt64)
+    case kernelSegmentFileSizeExceedsMemorySize(index: Int, fileSize: UInt64, memorySize: UInt64)
+    case kernelSegmentOutsideRAM(index: Int, region: PhysicalRegion)
+    case kernelSegmentOverlapsFirmware(index: Int, region: PhysicalRegion, use: MemoryUse, used: PhysicalRegion)
+    case kernelSegmentsOverlap(first: Int, second: Int, region: PhysicalRegion)
+    case kernelEntryOutsideSegments(entry: UInt64)
+
+    // Memory map (etc/e820, or CMOS without it)
+    case e820Malformed(size: UInt64)
+    case e820TooManyEntries(count: Int, limit: Int)
+    case noRAM
+
+    // Initramfs and command line
+    case initramfsDoesNotFit(size: UInt64, largestFree: UInt64, ceiling: UInt64, suggestedMemory: UInt64?)
+    case commandLineTooLong(length: UInt64, limit: UInt64)
+
+    /// What failed, in one clause.
+    public var what: String {
+        switch self {
+        case .fwCfgAbsent(let signature):
+            return "no fw_cfg device at I/O port 0x510 (signature read " + Text.hex(UInt64(signature)) + ", expected \"QEMU\")"
+        case .fwCfgNoTransport(let features):
+            return "fw_cfg offers neither port I/O nor DMA (features " + Text.hex(UInt64(features)) + ")"
+        case .fwCfgDirectoryTooLarge(let count, let limit):
+            return "the fw_cfg file directory lists \(count) files, more than the \(limit) stage0 accepts"
+        case .fwCfgDMAFailed(let selector, let offset, let length):
+            return "fw_cfg DMA transfer of \(length) bytes at offset \(offset) of item " + Text.hex(UInt64(selector)) + " reported an error"
+        case .fwCfgReadPastEnd(let file, let offset, let length, let size):
+            return "reading \(length) bytes at offset \(offset) of fw_cfg file " + file + " runs past its end (\(size) bytes)"
+        case .kernelFileMissing(let name):
+            return "no kernel: fw_cfg has no file " + name
+        case .kernelTooSmall(let size, let needed):
+            return "the kernel file is \(size) bytes, too short for an ELF header (\(needed) bytes needed)"
+        case .kernelNotELF(let magic):
+            var seen = ""
+            for byte in magic { seen += (seen.isEmpty ? "" : " ") + Text.hex(UInt64(byte)) }
+            return "the kernel is not an ELF file (first bytes " + seen + ", expected 0x7f 'E' 'L' 'F')"
+        case .kernelIsBzImage:
+            return "the kernel is a bzImage, not an ELF vmlinux"
+        case .kernelNotELF64(let elfClass):
+            return "the kernel is not a 64-bit ELF (EI_CLASS \(elfClass), expected 2)"
+        case .kernelNotLittleEndian(let encoding):
+            return "the kernel is not little-endian (EI_DATA \(encoding), expected 1)"
+        case .kernelWrongMachine(let machine):
+            return "the kernel is not for x86_64 (e_machine \(machine), expected 62)"
+        case .kernelNotExecutable(let type):
+            return "the kernel ELF is not an executable (e_type \(type), expected 2 ET_EXEC)"
+        case .kernelBadProgramHeaders(let offset, let count, let entrySize):
+            return "the kernel's program header table is malformed (e_phoff \(offset), e_phnum \(count), e_phentsize \(entrySize))"
+        case .kernelNoLoadableSegment:
+            return "the kernel ELF has no PT_LOAD segment"
+        case .kernelSegmentTruncated(let index, let end, let fileSize):
+            return "the kernel file is truncated: segment \(index) ends at byte \(end) but the file has \(fileSize) bytes"
+        case .kernelSegmentFileSizeExceedsMemorySize(let index, let fileSize, let memorySize):
+            return "kernel segment \(index) has p_filesz \(fileSize) larger than p_memsz \(memorySize)"
+        case .kernelSegmentOutsideRAM(let index, let region):
+            return "kernel segment \(index) at " + Text.range(region) + " is not inside usable RAM"
+        case .kernelSegmentOverlapsFirmware(let index, let region, let use, let used):
+            return "kernel segment \(index) at " + Text.range(region) + " overlaps the " + use.name + " at " + Text.range(used)
+        case .kernelSegmentsOverlap(let first, let second, let region):
+            return "kernel segments \(first) and \(second) overlap at " + Text.range(region)
+        case .kernelEntryOutsideSegments(let entry):
+            return "the kernel entry point " + Text.hex(entry) + " is not inside any loaded segment"
+        case .e820Malformed(let size):
+            return "fw_cfg etc/e820 is \(size) bytes, not a whole number of 20-byte entries"
+        case .e820TooManyEntries(let count, let limit):
+            return "the memory map has \(count) entries, more than the \(limit) boot_params holds"
+        case .noRAM:
+            return "the memory map holds no usable RAM"
+        case .initramfsDoesNotFit(let size, let largestFree, let ceiling, _):
+            return "the initramfs (" + Text.size(size) + ") does not fit below " + Text.size(ceiling)
+                + ": the largest free space there is " + Text.size(largestFree)
+        case .commandLineTooLong(let length, let limit):
+            return "the command line is \(length) bytes, longer than the kernel accepts (\(limit) bytes)"
+        }
+    }
+
+    /// What to do about it.
+    public var hint: String {
+        switch self {
+        case .fwCfgAbsent, .fwCfgNoTransport:
+            return "run stage0 under QEMU (-machine microvm) with fw_cfg enabled"
+        case .fwCfgDirectoryTooLarge:
+            return "pass fewer -fw_cfg files"
+        case .fwCfgDMAFailed, .fwCfgReadPastEnd:
+            return "the fw_cfg file changed or is unreadable; check the file passed to QEMU"
+        case .kernelFileMissing(let name):
+            return "pass an ELF vmlinux with -fw_cfg \"name=" + name + ",file=build/vmlinux\""
+        case .kernelTooSmall, .kernelSegmentTruncated:
+            return "the file is cut short; extract vmlinux again (scripts/extract-vmlinux.py)"
+        case .kernelNotELF:
+            return "pass an uncompressed ELF vmlinux (scripts/extract-vmlinux.py extracts it from a bzImage)"
+        case .kernelIsBzImage:
+            return "extract the ELF vmlinux from it with scripts/extract-vmlinux.py"
+        case .kernelNotELF64, .kernelNotLittleEndian, .kernelWrongMachine, .kernelNotExecutable:
+            return "pass an x86_64 Linux vmlinux (ELF64, ET_EXEC, EM_X86_64)"
+        case .kernelBadProgramHeaders, .kernelNoLoadableSegment, .kernelSegmentFileSizeExceedsMemorySize,
+             .kernelSegmentsOverlap, .kernelEntryOutsideSegments:
+            return "the ELF file is corrupt or not a Linux kernel; rebuild or re-extract it"
+        case .kernelSegmentOutsideRAM:
+            return "give the VM more memory (-m) or use a kernel linked at a lower physical address"
+        case .kernelSegmentOverlapsFirmware:
+            return "use a kernel whose segments load at 1 MiB or above (Linux loads at 16 MiB)"
+        case .e820Malformed:
+            return "QEMU's memory map is corrupt; do not override etc/e820"
+        case .e820TooManyEntries:
+            return "use fewer memory regions"
+        case .noRAM:
+            return "give the VM memory with -m"
+        case .initramfsDoesNotFit(let size, _, _, let suggestedMemory):
+            if let memory = suggestedMemory {
+                return "give the VM more memory: -m \(memory / mebibyte)M or more"
+            }
+            return "it cannot fit below 1 GiB with the kernel at any -m; make it smaller (compress it with gzip or zstd; it is " + Text.size(size) + ")"
+        case .commandLineTooLong:
+            return "shorten opt/stage0/cmdline"
+        }
+    }
+}
+
+/// What a piece of memory is used for, to name it in errors and logs.
+public enum MemoryUse: Equatable, Sendable {
+    case firmware, pageTables, zeroPage, commandLine, stack, heap, legacyArea, kernel, initramfs
+
+    public var name: String {
+        switch self {
+        case .firmware: return "firmware image"
+        case .pageTables: return "firmware page tables"
+        case .zeroPage: return "zero page (boot_params)"
+        case .commandLine: return "kernel command line"
+        case .stack: return "firmware stack"
+        case .heap: return "firmware heap"
+        case .legacyArea: return "legacy VGA/BIOS area"
+        case .kernel: return "kernel"
+        case .initramfs: return "initramfs"
+        }
+    }
+}
+
+/// A region of memory and what it is used for.
+public struct MemoryReservation: Equatable, Sendable {
+    public let use: MemoryUse
+    public let region: PhysicalRegion
+
+    public init(_ use: MemoryUse, _ region: PhysicalRegion) {
+        self.use = use
+        self.region = region
+    }
+}
