@@ -49,8 +49,10 @@ enum FwCfgDMAControl {
 
 /// The driver: probes the device once, reads the file directory once, then
 /// reads items straight into their destination, by DMA when the device has
-/// it and by port I/O otherwise.
-public struct FwCfg<Ports: FwCfgPorts> {
+/// it and by port I/O otherwise. A class: it stands for the one device, and
+/// it remembers the device's read position so that reading on in the same
+/// item skips only the gap instead of starting over.
+public final class FwCfg<Ports: FwCfgPorts> {
     /// "QEMU" as read byte by byte from the signature item.
     static var expectedSignature: UInt32 { 0x554D_4551 }
 
@@ -59,6 +61,8 @@ public struct FwCfg<Ports: FwCfgPorts> {
     public let directory: FwCfgDirectory
     /// Port I/O is the fallback; tests and `prefersPortIO` force it.
     public let usesDMA: Bool
+    /// The selected item and the device's offset in it, when known.
+    private var position: (selector: FwCfgSelector, offset: UInt64)? = nil
 
     public init(ports: Ports, prefersPortIO: Bool = false) throws(BootError) {
         self.ports = ports
@@ -84,7 +88,8 @@ public struct FwCfg<Ports: FwCfgPorts> {
 
     /// A little-endian 32-bit legacy item (signature, ID, RAM size...).
     public func readLegacy32(_ selector: FwCfgSelector) -> UInt32 {
-        FwCfg.readLegacyValue(ports, selector)
+        position = nil
+        return FwCfg.readLegacyValue(ports, selector)
     }
 
     static func readLegacyValue(_ ports: Ports, _ selector: FwCfgSelector) -> UInt32 {
@@ -101,30 +106,34 @@ public struct FwCfg<Ports: FwCfgPorts> {
         guard offset <= file.size, length <= file.size - offset else {
             throw .fwCfgReadPastEnd(file: file.name, offset: offset, length: length, size: file.size)
         }
-        if usesDMA {
-            try readByDMA(file.selector, at: offset, into: destination)
-        } else {
-            readByPortIO(file.selector, at: offset, into: destination)
+        // Reading on from where the device is saves re-reading up to `offset`.
+        var from: UInt64 = 0
+        var reselect = true
+        if let current = position, current.selector == file.selector, current.offset <= offset {
+            from = current.offset
+            reselect = false
         }
+        position = nil
+        if usesDMA {
+            try readByDMA(file.selector, select: reselect, from: from, to: offset, into: destination)
+        } else {
+            readByPortIO(file.selector, select: reselect, from: from, to: offset, into: destination)
+        }
+        position = (file.selector, offset + length)
     }
 
-    func readByDMA(_ selector: FwCfgSelector, at offset: UInt64,
+    func readByDMA(_ selector: FwCfgSelector, select: Bool, from current: UInt64, to offset: UInt64,
                    into destination: UnsafeMutableRawBufferPointer) throws(BootError) {
-        let selectControl = UInt32(selector.rawValue) << 16 | FwCfgDMAControl.select
-        if offset > 0 {
-            var skipped: UInt64 = 0
-            var control = selectControl
-            while skipped < offset {
-                let step = min(offset - skipped, FwCfgDMAControl.maximumLength)
-                try transfer(control: control | FwCfgDMAControl.skip, length: step, address: 0,
-                             selector: selector, offset: skipped)
-                skipped += step
-                control = 0
-            }
-            try readSequentially(control: 0, selector, from: offset, into: destination)
-        } else {
-            try readSequentially(control: selectControl, selector, from: 0, into: destination)
+        var control = select ? UInt32(selector.rawValue) << 16 | FwCfgDMAControl.select : 0
+        var skipped = current
+        while skipped < offset {
+            let step = min(offset - skipped, FwCfgDMAControl.maximumLength)
+            try transfer(control: control | FwCfgDMAControl.skip, length: step, address: 0,
+                         selector: selector, offset: skipped)
+            skipped += step
+            control = 0
         }
+        try readSequentially(control: control, selector, from: offset, into: destination)
     }
 
     /// Reads from the current position, in as many transfers as the 32-bit
@@ -173,10 +182,10 @@ public struct FwCfg<Ports: FwCfgPorts> {
         }
     }
 
-    func readByPortIO(_ selector: FwCfgSelector, at offset: UInt64,
+    func readByPortIO(_ selector: FwCfgSelector, select: Bool, from current: UInt64, to offset: UInt64,
                       into destination: UnsafeMutableRawBufferPointer) {
-        ports.writeSelector(selector.rawValue)
-        var skipped: UInt64 = 0
+        if select { ports.writeSelector(selector.rawValue) }
+        var skipped = current
         withUnsafeTemporaryAllocation(byteCount: 512, alignment: 16) { scratch in
             while skipped < offset {
                 let step = Int(min(offset - skipped, UInt64(scratch.count)))
