@@ -64,5 +64,7 @@ host-test:
 boot-test: all
 	$(PYTHON) tests/boot/run_boot_tests.py --firmware $(BUILD)/stage0.bin --kernel $(BUILD)/vmlinux
 
+-include mk/container.mk
+
 clean:
 	rm -rf $(BUILD) .build
