@@ -12,7 +12,7 @@ SOURCES     := $(shell find Sources -type f) Package.swift toolchain.json
 PYTHON      ?= python3
 QEMU        ?= qemu-system-x86_64
 
-.PHONY: all firmware kernel deps run test host-test boot-test clean
+.PHONY: all firmware kernel deps run test host-test boot-test reproducible-test clean
 all: firmware kernel
 
 firmware: $(BUILD)/stage0.bin
@@ -56,7 +56,7 @@ run: deps all $(BUILD)/demo-initramfs
 	    -fw_cfg "name=opt/stage0/initramfs,file=$(BUILD)/demo-initramfs" \
 	    -fw_cfg "name=opt/stage0/cmdline,string=console=ttyS0 quiet"
 
-test: deps all host-test boot-test
+test: deps all host-test boot-test reproducible-test
 
 host-test:
 	swift test
@@ -65,6 +65,10 @@ boot-test: all
 	$(PYTHON) tests/boot/run_boot_tests.py --firmware $(BUILD)/stage0.bin --kernel $(BUILD)/vmlinux
 
 -include mk/container.mk
+
+# A second build elsewhere must give the same bytes.
+reproducible-test: firmware
+	scripts/check-reproducible.sh
 
 clean:
 	rm -rf $(BUILD) .build
