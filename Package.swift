@@ -22,12 +22,29 @@ let firmwareTargets: [Target] = [
 let hostTargets: [Target] = [
     .testTarget(name: "LoaderTests", dependencies: ["Loader"], path: "Tests/LoaderTests",
                 resources: [.copy("Fixtures")]),
+    // Containers (issue 3): image -> initramfs on the host, /init in the guest.
+    .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                   providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+                   providers: [.apt(["libzstd-dev"])]),
+    .target(name: "ContainerImage", dependencies: ["CZlib", "CZstd"], path: "Sources/ContainerImage"),
+    .executableTarget(name: "stage0", dependencies: ["ContainerImage"], path: "Sources/Stage0CLI"),
+    // The guest's /init. mk/container.mk builds the real one as a static
+    // Embedded Swift binary with swiftc; this host build lets the tests
+    // exercise its logic.
+    .systemLibrary(name: "CInitSystem", path: "Sources/CInitSystem"),
+    .executableTarget(name: "stage0-init", dependencies: ["CInitSystem"], path: "Sources/ContainerInit"),
+    .testTarget(name: "ContainerImageTests", dependencies: ["ContainerImage", "stage0-init"],
+                path: "Tests/ContainerImageTests"),
 ]
 
 let package = Package(
     name: "stage0",
     products: buildingFirmware
         ? [.library(name: "Stage0Firmware", type: .static, targets: ["Firmware"])]
-        : [.library(name: "Loader", targets: ["Loader"])],
+        : [.library(name: "Loader", targets: ["Loader"]),
+           .library(name: "ContainerImage", targets: ["ContainerImage"]),
+           .executable(name: "stage0", targets: ["stage0"]),
+           .executable(name: "stage0-init", targets: ["stage0-init"])],
     targets: [loader] + (buildingFirmware ? firmwareTargets : hostTargets)
 )

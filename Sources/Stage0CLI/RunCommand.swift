@@ -1,0 +1,4 @@
+struct RunCommand {
+    init(arguments: [String]) throws {}
+    func run() throws -> Int32 { 0 }
+}
