@@ -23,6 +23,7 @@ enum InputFiles {
     static let initramfs: StaticString = "opt/stage0/initramfs"
     static let commandLine: StaticString = "opt/stage0/cmdline"
     static let memoryMap: StaticString = "etc/e820"
+    static let acpiTableLoader: StaticString = "etc/table-loader"
 }
 
 func boot(_ clock: BootClock) throws(BootError) -> Never {
@@ -42,11 +43,14 @@ func boot(_ clock: BootClock) throws(BootError) -> Never {
     memoryMap.reserve(FirmwareMemory.all)
     memoryMap.reserve(FirmwareMemory.legacyArea)
     guard memoryMap.totalRAM > 0 else { throw .noRAM }
+
+    // 3. ACPI: QEMU's tables placed and linked as etc/table-loader says.
+    let acpiRSDP = try installACPITables(fwCfg, memoryMap: &memoryMap)
     for entry in memoryMap.entries {
         log("stage0: e820 " + Text.range(entry.region) + " " + entry.type.name)
     }
 
-    // 3. The kernel: headers and placement checked, nothing written yet.
+    // 4. The kernel: headers and placement checked, nothing written yet.
     guard let kernelFile = fwCfg.directory.file(named: InputFiles.kernel) else {
         throw .kernelFileMissing(name: "opt/stage0/elf_kernel")
     }
@@ -58,10 +62,11 @@ func boot(_ clock: BootClock) throws(BootError) -> Never {
     }
     log("stage0: kernel entry " + Text.hex(kernel.entry))
 
-    // 4. The command line, copied to its page and checked against the kernel's limit.
-    let commandLineLength = try readCommandLine(fwCfg)
+    // 5. The command line, copied to its page and checked against the kernel's limit.
+    var commandLineLength = try readCommandLine(fwCfg)
+    if acpiRSDP != nil { commandLineLength = try tellLinuxTheTSCRate(clock, commandLineLength: commandLineLength) }
 
-    // 5. The initramfs: placed high below 1 GiB, clear of the kernel.
+    // 6. The initramfs: placed high below 1 GiB, clear of the kernel.
     let initramfsFile = fwCfg.directory.file(named: InputFiles.initramfs)
     var initramfs: PhysicalRegion? = nil
     if let file = initramfsFile, file.size > 0 {
@@ -71,7 +76,7 @@ func boot(_ clock: BootClock) throws(BootError) -> Never {
             below: InitramfsPlacement.ceiling(initrdAddressMax: BootParamsLayout.defaultInitrdAddressMax))
     }
 
-    // 6. Every check has passed: load.
+    // 7. Every check has passed: load.
     var start = clock.now
     try loading.load(kernel, from: kernelFile)
     log("stage0: kernel loaded: " + Text.size(kernel.footprint.size) + " in \(kernel.segments.count) segments ("
@@ -85,9 +90,9 @@ func boot(_ clock: BootClock) throws(BootError) -> Never {
         log("stage0: initramfs: none" + (initramfsFile == nil ? " (no opt/stage0/initramfs)" : " (empty file)"))
     }
 
-    // 7. boot_params, then the 64-bit entry with RSI = boot_params.
+    // 8. boot_params, then the 64-bit entry with RSI = boot_params.
     let bootParams = BootParams(commandLine: FirmwareMemory.commandLine.start, ramdisk: initramfs,
-                                memoryMap: memoryMap)
+                                memoryMap: memoryMap, acpiRSDP: acpiRSDP)
     try bootParams.write(into: IdentityMappedMemory().bytes(of: FirmwareMemory.zeroPage))
     log("stage0: boot_params at " + Text.hex(FirmwareMemory.zeroPage.start) + ", command line \(commandLineLength) bytes at "
         + Text.hex(FirmwareMemory.commandLine.start))
@@ -132,6 +137,50 @@ func readMemoryMap(_ fwCfg: FwCfg<FwCfgPortIO>) throws(BootError) -> E820Map {
     let bytes = ScratchBuffer(count: Int(file.size))
     try fwCfg.read(file, into: bytes.bytes)
     return try E820Map(etcE820: bytes.readOnly)
+}
+
+/// With ACPI tables and without KVM, Linux cannot measure the TSC (see
+/// BootClock.linuxCanLearnTSCRate) and hangs; the firmware measured it, so
+/// it passes it on as tsc_early_khz, unless the command line already has one.
+func tellLinuxTheTSCRate(_ clock: BootClock, commandLineLength: UInt64) throws(BootError) -> UInt64 {
+    let page = IdentityMappedMemory().bytes(of: FirmwareMemory.commandLine)
+    guard !BootClock.linuxCanLearnTSCRate, let rate = clock.ticksPerSecond,
+          !KernelCommandLine.hasParameter("tsc_early_khz=", in: UnsafeRawBufferPointer(rebasing: page[0..<Int(commandLineLength)]))
+    else { return commandLineLength }
+    let parameter = "tsc_early_khz=\(rate / 1000)"
+    let length = try KernelCommandLine.append(parameter, to: page, length: Int(commandLineLength),
+                                              kernelLimit: BootParamsLayout.defaultCommandLineLimit)
+    log("stage0: command line: appended " + parameter + " (no KVM: with ACPI, Linux cannot measure the TSC itself)")
+    return UInt64(length)
+}
+
+/// Runs etc/table-loader: tables in the top 1 MiB of RAM below 4 GiB (typed
+/// ACPI in e820), the RSDP in the BIOS area. No table-loader (acpi=off):
+/// no tables, and Linux boots without ACPI.
+func installACPITables(_ fwCfg: FwCfg<FwCfgPortIO>, memoryMap: inout E820Map) throws(BootError) -> PhysicalAddress? {
+    guard let file = fwCfg.directory.file(named: InputFiles.acpiTableLoader) else {
+        log("stage0: ACPI: none (no etc/table-loader; acpi=off)")
+        return nil
+    }
+    let below4G = memoryMap.usableRegions.filter { $0.end.value <= 4 * gibibyte }
+    guard let top = below4G.max(by: { $0.end < $1.end }) else { throw .noRAM }
+    let highStart = max(top.start.value, top.end.value - min(FirmwareMemory.acpiHighSize, top.size))
+    var zones = ACPITableLoader.Zones(high: PhysicalRegion(start: highStart, end: top.end.value),
+                                      fseg: FirmwareMemory.acpiFSEG)
+    let commands = ScratchBuffer(count: Int(file.size))
+    try fwCfg.read(file, into: commands.bytes)
+    let result = try ACPITableLoader.run(commands: commands.readOnly, fwCfg: fwCfg,
+                                         memory: IdentityMappedMemory(), zones: &zones)
+    memoryMap.reserve(zones.highUsed, as: .acpi)
+    for allocation in result.allocations {
+        log("stage0: ACPI " + allocation.file.name + " at " + Text.range(allocation.region) + " (" + allocation.zone.name + ")")
+    }
+    if let rsdp = result.rsdp {
+        log("stage0: ACPI: \(result.commandsRun) table-loader commands, RSDP at " + Text.hex(rsdp))
+    } else {
+        log("stage0: ACPI: \(result.commandsRun) table-loader commands, no RSDP among them: Linux will search for one")
+    }
+    return result.rsdp
 }
 
 /// Copies opt/stage0/cmdline to the command-line page, NUL-terminated;

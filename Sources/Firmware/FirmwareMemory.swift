@@ -16,6 +16,10 @@ enum FirmwareMemory {
     /// and the ROM's alias lives at its top.
     static let legacyArea = PhysicalRegion(start: 0xA_0000, end: 0x10_0000)
 
+    /// The FSEG zone of the ACPI table-loader, inside the legacy area.
+    static let acpiFSEG = region(STAGE0_ACPI_FSEG_BASE, STAGE0_ACPI_FSEG_SIZE)
+    static let acpiHighSize = UInt64(STAGE0_ACPI_HIGH_SIZE)
+
     static var reservations: [MemoryReservation] {
         [MemoryReservation(.pageTables, pageTables), MemoryReservation(.zeroPage, zeroPage),
          MemoryReservation(.commandLine, commandLine), MemoryReservation(.firmware, image),

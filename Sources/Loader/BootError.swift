@@ -7,6 +7,7 @@ public enum BootError: Error, Equatable {
     case fwCfgDirectoryTooLarge(count: UInt32, limit: UInt32)
     case fwCfgDMAFailed(selector: UInt16, offset: UInt64, length: UInt64)
     case fwCfgReadPastEnd(file: String, offset: UInt64, length: UInt64, size: UInt64)
+    case fwCfgWriteNeedsDMA(file: String)
     case kernelFileMissing(name: String)
 
     // The kernel ELF image
@@ -31,6 +32,17 @@ public enum BootError: Error, Equatable {
     case e820TooManyEntries(count: Int, limit: Int)
     case noRAM
 
+    // ACPI tables (etc/table-loader)
+    case acpiTableLoaderMalformed(size: UInt64)
+    case acpiUnknownFile(command: Int, name: String)
+    case acpiFileNotAllocated(command: Int, name: String)
+    case acpiRangeOutsideFile(command: Int, name: String, offset: UInt64, length: UInt64, size: UInt64)
+    case acpiBadPointerSize(command: Int, size: UInt8)
+    case acpiBadAlignment(command: Int, alignment: UInt32)
+    case acpiUnknownZone(command: Int, zone: UInt8)
+    case acpiTooManyAllocations(limit: Int)
+    case acpiZoneFull(command: Int, name: String, size: UInt64, zone: String)
+
     // Initramfs and command line
     case initramfsDoesNotFit(size: UInt64, largestFree: UInt64, ceiling: UInt64, suggestedMemory: UInt64?)
     case commandLineTooLong(length: UInt64, limit: UInt64)
@@ -48,6 +60,8 @@ public enum BootError: Error, Equatable {
             return "fw_cfg DMA transfer of \(length) bytes at offset \(offset) of item " + Text.hex(UInt64(selector)) + " reported an error"
         case .fwCfgReadPastEnd(let file, let offset, let length, let size):
             return "reading \(length) bytes at offset \(offset) of fw_cfg file " + file + " runs past its end (\(size) bytes)"
+        case .fwCfgWriteNeedsDMA(let file):
+            return "writing fw_cfg file " + file + " needs the DMA interface, which this device lacks"
         case .kernelFileMissing(let name):
             return "no kernel: fw_cfg has no file " + name
         case .kernelTooSmall(let size, let needed):
@@ -88,6 +102,25 @@ public enum BootError: Error, Equatable {
             return "the memory map has \(count) entries, more than the \(limit) boot_params holds"
         case .noRAM:
             return "the memory map holds no usable RAM"
+        case .acpiTableLoaderMalformed(let size):
+            return "etc/table-loader is \(size) bytes, not a whole number of 128-byte commands"
+        case .acpiUnknownFile(let command, let name):
+            return "table-loader command \(command) names " + name + ", which fw_cfg does not have"
+        case .acpiFileNotAllocated(let command, let name):
+            return "table-loader command \(command) uses " + name + " before allocating it"
+        case .acpiRangeOutsideFile(let command, let name, let offset, let length, let size):
+            return "table-loader command \(command) touches \(length) bytes at offset \(offset) of " + name
+                + ", past its end (\(size) bytes)"
+        case .acpiBadPointerSize(let command, let size):
+            return "table-loader command \(command) has pointer size \(size) (1, 2, 4 or 8 expected)"
+        case .acpiBadAlignment(let command, let alignment):
+            return "table-loader command \(command) asks for alignment \(alignment), not a power of two"
+        case .acpiUnknownZone(let command, let zone):
+            return "table-loader command \(command) asks for zone \(zone) (1 HIGH or 2 FSEG expected)"
+        case .acpiTooManyAllocations(let limit):
+            return "etc/table-loader allocates more than \(limit) files"
+        case .acpiZoneFull(let command, let name, let size, let zone):
+            return "table-loader command \(command): no room for " + name + " (" + Text.size(size) + ") in the " + zone + " zone"
         case .initramfsDoesNotFit(let size, let largestFree, let ceiling, _):
             return "the initramfs (" + Text.size(size) + ") does not fit below " + Text.size(ceiling)
                 + ": the largest free space there is " + Text.size(largestFree)
@@ -105,6 +138,11 @@ public enum BootError: Error, Equatable {
             return "pass fewer -fw_cfg files"
         case .fwCfgDMAFailed, .fwCfgReadPastEnd:
             return "the fw_cfg file changed or is unreadable; check the file passed to QEMU"
+        case .fwCfgWriteNeedsDMA:
+            return "run QEMU with fw_cfg DMA (the default)"
+        case .acpiTableLoaderMalformed, .acpiUnknownFile, .acpiFileNotAllocated, .acpiRangeOutsideFile,
+             .acpiBadPointerSize, .acpiBadAlignment, .acpiUnknownZone, .acpiTooManyAllocations, .acpiZoneFull:
+            return "QEMU's ACPI tables are inconsistent; boot with -machine microvm,acpi=off to do without them"
         case .kernelFileMissing(let name):
             return "pass an ELF vmlinux with -fw_cfg \"name=" + name + ",file=build/vmlinux\""
         case .kernelTooSmall, .kernelSegmentTruncated:

@@ -15,3 +15,36 @@ public enum KernelCommandLine {
         guard length <= limit else { throw .commandLineTooLong(length: length, limit: limit) }
     }
 }
+
+extension KernelCommandLine {
+    /// Whether a parameter starting with `prefix` (e.g. "tsc_early_khz=") is
+    /// among the space-separated words of the command line.
+    public static func hasParameter(_ prefix: StaticString, in line: UnsafeRawBufferPointer) -> Bool {
+        let wanted = UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
+        var wordStart = 0
+        while wordStart + wanted.count <= line.count {
+            var matches = true
+            for index in 0..<wanted.count where line[wordStart + index] != wanted[index] { matches = false }
+            if matches { return true }
+            guard let space = line[wordStart...].firstIndex(of: 0x20) else { return false }
+            wordStart = space + 1
+        }
+        return false
+    }
+
+    /// Appends " word" to the `length` bytes at the start of `buffer`,
+    /// NUL-terminated; returns the new length. The limit is checked first.
+    public static func append(_ word: String, to buffer: UnsafeMutableRawBufferPointer, length: Int,
+                              kernelLimit: UInt64) throws(BootError) -> Int {
+        var word = word
+        let added = word.utf8.count + (length > 0 ? 1 : 0)
+        try check(length: UInt64(length + added), kernelLimit: kernelLimit, bufferCapacity: UInt64(buffer.count))
+        var end = length
+        if length > 0 { buffer[end] = 0x20; end += 1 }
+        word.withUTF8 { bytes in
+            for byte in bytes { buffer[end] = byte; end += 1 }
+        }
+        buffer[end] = 0
+        return end
+    }
+}

@@ -182,6 +182,22 @@ public final class FwCfg<Ports: FwCfgPorts> {
         }
     }
 
+    /// Writes `source` into `file` at `offset` (DMA only: the port
+    /// interface has been read-only since QEMU 2.4).
+    public func write(_ file: FwCfgFile, at offset: UInt64, from source: UnsafeRawBufferPointer) throws(BootError) {
+        let length = UInt64(source.count)
+        guard offset <= file.size, length <= file.size - offset else {
+            throw .fwCfgReadPastEnd(file: file.name, offset: offset, length: length, size: file.size)
+        }
+        guard usesDMA, let base = source.baseAddress else { throw .fwCfgWriteNeedsDMA(file: file.name) }
+        position = nil
+        let select = UInt32(file.selector.rawValue) << 16 | FwCfgDMAControl.select
+        try transfer(control: select | FwCfgDMAControl.skip, length: offset, address: 0,
+                     selector: file.selector, offset: 0)
+        try transfer(control: FwCfgDMAControl.write, length: length, address: UInt64(UInt(bitPattern: base)),
+                     selector: file.selector, offset: offset)
+    }
+
     func readByPortIO(_ selector: FwCfgSelector, select: Bool, from current: UInt64, to offset: UInt64,
                       into destination: UnsafeMutableRawBufferPointer) {
         if select { ports.writeSelector(selector.rawValue) }
@@ -234,7 +250,11 @@ public struct FwCfgDirectory: Sendable {
     }
 
     public func file(named name: StaticString) -> FwCfgFile? {
-        let wanted = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        file(named: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+    }
+
+    /// Looks a name up by its bytes (no NUL), as other fw_cfg data spells them.
+    public func file(named wanted: UnsafeRawBufferPointer) -> FwCfgFile? {
         guard wanted.count < FwCfgDirectory.nameSize else { return nil }
         for index in 0..<count {
             let nameStart = index * FwCfgDirectory.entrySize + 8

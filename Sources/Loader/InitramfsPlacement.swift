@@ -5,6 +5,8 @@
 public enum InitramfsPlacement {
     /// The seed's rule: the initramfs and the kernel fit in the first 1 GiB.
     public static let seedCeiling = PhysicalAddress(gibibyte)
+    /// What the suggested -m leaves for tables placed at the top of RAM.
+    static let roomForFirmwareTables = mebibyte
 
     /// The ceiling for a kernel: min(1 GiB, initrd_addr_max + 1).
     public static func ceiling(initrdAddressMax: UInt64) -> PhysicalAddress {
@@ -51,12 +53,13 @@ public enum InitramfsPlacement {
     }
 
     /// The -m that would make room: everything occupied below the ceiling,
-    /// then the initramfs, rounded up to 64 MiB. Nil when even that is above
-    /// the ceiling, where no amount of memory helps.
+    /// then the initramfs, then room for the ACPI tables the firmware puts at
+    /// the top of RAM, rounded up to 64 MiB. Nil when even that is above the
+    /// ceiling, where no amount of memory helps.
     static func suggestedMemory(size: UInt64, avoiding occupied: [PhysicalRegion],
                                 below ceiling: PhysicalAddress) -> UInt64? {
-        let occupiedTop = occupied.filter { $0.start < ceiling }.map { $0.end.value }.max() ?? 0
-        let (needed, overflow) = occupiedTop.addingReportingOverflow(size)
+        let occupiedTop = occupied.filter { $0.start < ceiling }.map { $0.end.alignedUp(to: pageSize).value }.max() ?? 0
+        let (needed, overflow) = occupiedTop.addingReportingOverflow(size &+ roomForFirmwareTables)
         guard !overflow, needed <= ceiling.value else { return nil }
         let granule = 64 * mebibyte
         return (needed + granule - 1) / granule * granule

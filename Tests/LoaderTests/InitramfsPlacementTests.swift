@@ -117,8 +117,7 @@ struct InitramfsPlacementTests {
         _ = try place(size, in: microvmMap(ram: 704 * mebibyte))
     }
 
-    @Test("the suggested -m allows for page alignment after an unaligned kernel end",
-          .disabled("bug: suggestedMemory adds the size to the unaligned occupied top, suggesting the -m that just failed"))
+    @Test("the suggested -m allows for page alignment after an unaligned kernel end")
     func suggestionAllowsForAlignment() throws {
         let kernel = [PhysicalRegion(start: 16 * mebibyte, end: 64 * mebibyte + 0x800)]
         let size = 64 * mebibyte - 0x800

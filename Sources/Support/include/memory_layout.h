@@ -51,6 +51,14 @@
 #define STAGE0_HEAP_BASE           0x40000
 #define STAGE0_HEAP_SIZE           0x40000
 
+/* Where the ACPI table-loader's FSEG allocations (the RSDP) go: the top of
+ * the BIOS area below 1 MiB, which is the ROM's alias on microvm (writable
+ * there). The linker script keeps this part of the ROM empty. */
+#define STAGE0_ACPI_FSEG_BASE      0xFDC00
+#define STAGE0_ACPI_FSEG_SIZE      0x2000
+/* Room for the HIGH allocations (the other tables), at the top of RAM below 4 GiB. */
+#define STAGE0_ACPI_HIGH_SIZE      0x100000
+
 /* The whole firmware-owned RAM, as reserved in e820: [0, STAGE0_RAM_END). */
 #define STAGE0_RAM_BASE            0x0
 #define STAGE0_RAM_END             0x80000
