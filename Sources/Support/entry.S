@@ -24,6 +24,8 @@
 #define CR0_EM            (1 << 2)
 #define CR0_TS            (1 << 3)
 #define CR0_NE            (1 << 5)
+#define CR0_NW            (1 << 29)
+#define CR0_CD            (1 << 30)
 #define CR0_PG            (1 << 31)
 #define CR4_PAE           (1 << 5)
 #define CR4_OSFXSR        (1 << 9)
@@ -135,9 +137,10 @@ protected_mode:
     orl $EFER_NXE, %eax
 4:  wrmsr
 
-    /* Paging on (long mode becomes active); SSE usable: Swift emits SSE moves. */
+    /* Paging on (long mode becomes active); SSE usable: Swift emits SSE moves;
+     * caches on (CD and NW are set at reset). */
     movl %cr0, %eax
-    andl $~(CR0_EM | CR0_TS), %eax
+    andl $~(CR0_EM | CR0_TS | CR0_CD | CR0_NW), %eax
     orl $(CR0_PG | CR0_PE | CR0_MP | CR0_NE), %eax
     movl %eax, %cr0
     ljmpl $SELECTOR_CODE64, $long_mode
