@@ -54,11 +54,12 @@ def qemu_arg(value):
     return value.replace(",", ",,")
 
 
-def qemu_command(firmware, kernel, initrd, cmdline, memory="1G", accel="tcg"):
+def qemu_command(firmware, kernel, initrd, cmdline, memory="1G", accel="tcg",
+                 machine_options="", extra_args=()):
     """The seed's command line; a None kernel or initrd leaves that fw_cfg
     file out.  isa-debug-exit is always present so that a firmware error
     ends QEMU with status 3 instead of hanging until the timeout."""
-    cmd = [QEMU, "-machine", f"microvm,accel={accel}", "-m", memory,
+    cmd = [QEMU, "-machine", f"microvm,accel={accel}{machine_options}", "-m", memory,
            "-nographic", "-nodefaults", "-no-reboot", "-serial", "stdio",
            "-bios", firmware,
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
@@ -67,7 +68,7 @@ def qemu_command(firmware, kernel, initrd, cmdline, memory="1G", accel="tcg"):
     if initrd is not None:
         cmd += ["-fw_cfg", f"name=opt/stage0/initramfs,file={qemu_arg(initrd)}"]
     cmd += ["-fw_cfg", f"name=opt/stage0/cmdline,string={qemu_arg(cmdline)}"]
-    return cmd
+    return cmd + list(extra_args)
 
 
 # --- Checks: each takes the serial log as text and returns None or why not.
@@ -150,6 +151,30 @@ class Case:
     exit_status: Optional[int] = 0  # None: QEMU is killed once stop_at is logged
     stop_at: Optional[str] = None
     skip_reason: Callable[[], Optional[str]] = lambda: None
+    machine_options: str = ""        # appended to "-machine microvm,accel=..."
+    extra_args: tuple = ()           # more QEMU arguments
+    kernel_variant: Optional[Callable[[str, str], str]] = None  # (vmlinux, work dir) -> kernel file
+
+
+def truncated_kernel(vmlinux, work):
+    """The real vmlinux cut in the middle of its first segment."""
+    path = os.path.join(work, "vmlinux-truncated")
+    if not os.path.exists(path):
+        with open(vmlinux, "rb") as src, open(path, "wb") as dst:
+            dst.write(src.read(16 << 20))
+    return path
+
+
+def bzimage_kernel(vmlinux, work):
+    """The distribution's compressed kernel, passed where an ELF belongs."""
+    return subprocess.run(["scripts/find-kernel.sh"], check=True, capture_output=True,
+                          text=True, cwd=os.path.dirname(os.path.dirname(os.path.dirname(
+                              os.path.abspath(__file__))))).stdout.strip()
+
+
+PAD_INIT = (f'echo "pad-size=$(stat -c %s /{initramfs.PAD_PATH})"\n'
+            f'echo "pad-md5=$(md5sum < /{initramfs.PAD_PATH})"')
+CPUS_INIT = 'echo "cpus=$(nproc)"'
 
 
 CASES = [
@@ -169,9 +194,28 @@ CASES = [
     # through fw_cfg, not just the cpio headers the unpacker needs.
     Case("initramfs-200M",
          booted(contains(f"pad-size={PAD_MIB * initramfs.MIB}"), pad_md5_printed()),
-         memory="2G", pad_mib=PAD_MIB,
-         init_body=f'echo "pad-size=$(stat -c %s /{initramfs.PAD_PATH})"\n'
-                   f'echo "pad-md5=$(md5sum < /{initramfs.PAD_PATH})"'),
+         memory="2G", pad_mib=PAD_MIB, init_body=PAD_INIT),
+    Case("mem-8G", booted(memtotal_above(7 << 20, "RAM above 4 GiB missing?")),
+         memory="8G", init_body=MEMINFO),
+    # Port I/O instead of DMA: the fallback path loads the same bytes.
+    Case("no-dma", booted(has_line("stage0: fw_cfg: port I/O")),
+         extra_args=("-global", "fw_cfg_io.dma_enabled=off")),
+    # ACPI tables from etc/table-loader: Linux starts every vCPU from the MADT.
+    Case("smp-4-acpi", booted(has_line("stage0: ACPI:", containing="RSDP at"), contains("cpus=4")),
+         extra_args=("-smp", "4"), init_body=CPUS_INIT),
+    # No ACPI: Linux boots without tables (one CPU: there is no MP table).
+    Case("acpi-off", booted(has_line("stage0: ACPI: none"), lacks("tsc_early_khz")),
+         machine_options=",acpi=off"),
+    # Bad inputs: one error line naming the problem, and QEMU exits.
+    Case("initramfs-too-big",
+         (has_line(ERROR_LINE, containing="does not fit"), has_line(ERROR_LINE, containing="-m "), lacks(JUMP_LINE)),
+         memory="192M", pad_mib=PAD_MIB, init_body=PAD_INIT, exit_status=FIRMWARE_ERROR_STATUS),
+    Case("truncated-kernel",
+         (has_line(ERROR_LINE, containing="truncated"), lacks(JUMP_LINE)),
+         kernel_variant=truncated_kernel, exit_status=FIRMWARE_ERROR_STATUS),
+    Case("bzimage-as-elf",
+         (has_line(ERROR_LINE, containing="bzImage"), lacks(JUMP_LINE)),
+         kernel_variant=bzimage_kernel, exit_status=FIRMWARE_ERROR_STATUS),
     Case("cmdline-intact", booted(between(CMDLINE_BEGIN, CMDLINE_END, CMDLINE_PROBE)),
          cmdline=CMDLINE_PROBE,
          init_body=f"echo '{CMDLINE_BEGIN}'\ncat /proc/cmdline\necho '{CMDLINE_END}'"),
@@ -264,8 +308,12 @@ class Runner:
         if reason:
             return Outcome("SKIP", reason)
         initrd = None if case.init_body is None else self.initramfs_for(case)
-        cmd = qemu_command(self.firmware, self.kernel if case.with_kernel else None,
-                           initrd, case.cmdline, case.memory, case.accel)
+        kernel = self.kernel
+        if case.kernel_variant is not None:
+            kernel = case.kernel_variant(self.kernel, self.work)
+        cmd = qemu_command(self.firmware, kernel if case.with_kernel else None,
+                           initrd, case.cmdline, case.memory, case.accel,
+                           case.machine_options, case.extra_args)
         log_path = os.path.join(self.work, f"{case.name}.log")
         with open(os.path.join(self.work, f"{case.name}.cmd"), "w") as f:
             f.write(shlex.join(cmd) + "\n")
