@@ -11,16 +11,20 @@ import Testing
 
 /// A named fw_cfg file. `declaredSize` may exceed `bytes.count`: the device
 /// then serves zeros past the bytes, so a 66 MB kernel needs only its headers.
+/// `writable` files accept DMA writes, like the ones QEMU adds with
+/// fw_cfg_add_file_callback(..., read_only = false) (etc/vmgenid_addr).
 struct FakeFile {
     var name: String
     var bytes: [UInt8]
     var declaredSize: Int
+    var writable: Bool
 
-    init(_ name: String, bytes: [UInt8], declaredSize: Int? = nil) {
+    init(_ name: String, bytes: [UInt8], declaredSize: Int? = nil, writable: Bool = false) {
         precondition((declaredSize ?? bytes.count) >= bytes.count)
         self.name = name
         self.bytes = bytes
         self.declaredSize = declaredSize ?? bytes.count
+        self.writable = writable
     }
 }
 
@@ -42,6 +46,14 @@ final class FakeFwCfg: FwCfgPorts {
     struct Item {
         var bytes: [UInt8]
         var size: Int
+        var writable = false
+    }
+
+    /// One DMA write the device accepted: the bytes it stored at `offset` of the item.
+    struct Write: Equatable {
+        var selector: UInt16
+        var offset: Int
+        var bytes: [UInt8]
     }
 
     /// One DMA request as the device decoded it.
@@ -84,6 +96,8 @@ final class FakeFwCfg: FwCfgPorts {
     var dmaTransfers: [Descriptor] { events.compactMap { if case .dma(let d) = $0 { d } else { nil } } }
     var portReads: [Int] { events.compactMap { if case .portRead(let n) = $0 { n } else { nil } } }
     var portBytesRead: Int { portReads.reduce(0, +) }
+    /// The DMA writes that reached a writable item, in order.
+    private(set) var writes: [Write] = []
 
     /// Makes every DMA transfer report an error (control bit 0) without moving data.
     var failsDMA = false
@@ -109,8 +123,8 @@ final class FakeFwCfg: FwCfgPorts {
     }
 
     /// A legacy (selector-only) item.
-    func setItem(_ selector: UInt16, bytes: [UInt8], declaredSize: Int? = nil) {
-        items[selector] = Item(bytes: bytes, size: max(declaredSize ?? bytes.count, bytes.count))
+    func setItem(_ selector: UInt16, bytes: [UInt8], declaredSize: Int? = nil, writable: Bool = false) {
+        items[selector] = Item(bytes: bytes, size: max(declaredSize ?? bytes.count, bytes.count), writable: writable)
     }
 
     /// Adds a named file at the next free selector and lists it in the directory.
@@ -125,12 +139,18 @@ final class FakeFwCfg: FwCfgPorts {
     private func insert(_ file: FakeFile) -> UInt16 {
         let selector = FakeFwCfg.firstFileSelector + UInt16(files.count)
         files.append((file.name, selector))
-        setItem(selector, bytes: file.bytes, declaredSize: file.declaredSize)
+        setItem(selector, bytes: file.bytes, declaredSize: file.declaredSize, writable: file.writable)
         return selector
     }
 
     func selector(of name: String) -> UInt16? {
         files.first { $0.name == name }?.selector
+    }
+
+    /// The item's bytes as the device holds them now (after any writes), to its declared size.
+    func contents(of name: String) -> [UInt8]? {
+        guard let selector = selector(of: name), let item = items[selector] else { return nil }
+        return item.bytes + [UInt8](repeating: 0, count: item.size - item.bytes.count)
     }
 
     /// FW_CFG_FILE_DIR: be32 count, then {be32 size, be16 select, u16 reserved, char name[56]}.
@@ -210,7 +230,19 @@ final class FakeFwCfg: FwCfgPorts {
                                                toByteOffset: index, as: UInt8.self)
                     }
                 }
-                if write { result |= 0x01 }     // no item here is writable
+                // fw_cfg_dma_transfer: a write must be allowed and fit in the item whole.
+                if write {
+                    if item.writable && chunk == Int(length) {
+                        let source = UnsafeRawPointer(bitPattern: UInt(address))!
+                        let written = (0..<chunk).map { source.load(fromByteOffset: $0, as: UInt8.self) }
+                        var stored = item.bytes + [UInt8](repeating: 0, count: item.size - item.bytes.count)
+                        stored.replaceSubrange(currentOffset..<(currentOffset + chunk), with: written)
+                        items[currentSelector!]!.bytes = stored
+                        writes.append(Write(selector: currentSelector!, offset: currentOffset, bytes: written))
+                    } else {
+                        result |= 0x01
+                    }
+                }
                 currentOffset += chunk
             } else {
                 // No item, or past its end: reads give zeros, writes fail.
