@@ -124,9 +124,9 @@ public enum ACPITableLoader {
                 let destinationOffset = UInt64(UInt32(littleEndian: body.loadUnaligned(fromByteOffset: 2 * nameSize, as: UInt32.self)))
                 let sourceOffset = UInt64(UInt32(littleEndian: body.loadUnaligned(fromByteOffset: 2 * nameSize + 4, as: UInt32.self)))
                 let size = try pointerSize(body[2 * nameSize + 8], command: index)
-                guard sourceOffset <= source.region.size else {
+                guard sourceOffset < source.region.size else {
                     throw .acpiRangeOutsideFile(command: index, name: source.file.name, offset: sourceOffset,
-                                                length: 0, size: source.region.size)
+                                                length: 1, size: source.region.size)
                 }
                 var value = (source.region.start.value + sourceOffset).littleEndian
                 try withUnsafeBytes(of: &value) { (bytes: UnsafeRawBufferPointer) throws(BootError) in

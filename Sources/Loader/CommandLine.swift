@@ -26,11 +26,14 @@ extension KernelCommandLine {
             var matches = true
             for index in 0..<wanted.count where line[wordStart + index] != wanted[index] { matches = false }
             if matches { return true }
-            guard let space = line[wordStart...].firstIndex(of: 0x20) else { return false }
+            guard let space = line[wordStart...].firstIndex(where: isSpace) else { return false }
             wordStart = space + 1
         }
         return false
     }
+
+    /// Linux's isspace() on ASCII (lib/ctype.c): what separates parameters (lib/cmdline.c, next_arg).
+    static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
 
     /// Appends " word" to the `length` bytes at the start of `buffer`,
     /// NUL-terminated; returns the new length. The limit is checked first.
