@@ -46,6 +46,16 @@
     .quad 0x00CF93000000FFFF        /* 0x18: data (__BOOT_DS) */
 .endm
 
+/* Every data segment register to the flat data selector. */
+.macro LOAD_DATA_SEGMENTS
+    movl $SELECTOR_DATA, %eax
+    movl %eax, %ds
+    movl %eax, %es
+    movl %eax, %ss
+    movl %eax, %fs
+    movl %eax, %gs
+.endm
+
 /* ---- ROM, run in place ------------------------------------------------- */
 
     .section .rom.reset16, "ax"
@@ -75,12 +85,7 @@ rom_gdt_descriptor:
 
     .code32
 protected_mode:
-    movl $SELECTOR_DATA, %eax
-    movl %eax, %ds
-    movl %eax, %es
-    movl %eax, %ss
-    movl %eax, %fs
-    movl %eax, %gs
+    LOAD_DATA_SEGMENTS
 
     /* The 64-bit image: copy it from its ROM load address, zero .bss. */
     movl $__image_load_address, %esi
@@ -174,12 +179,7 @@ long_mode:
 stage0_enter_kernel:
     cli
     lgdt kernel_gdt_descriptor(%rip)
-    movl $SELECTOR_DATA, %eax
-    movl %eax, %ds
-    movl %eax, %es
-    movl %eax, %ss
-    movl %eax, %fs
-    movl %eax, %gs
+    LOAD_DATA_SEGMENTS
     pushq $SELECTOR_CODE64
     leaq 6f(%rip), %rax
     pushq %rax
