@@ -17,15 +17,6 @@ func stage0Main(resetTSC: UInt64) -> Never {
     }
 }
 
-/// The seed's interface (shared/reference/seed.md): three fw_cfg files.
-enum InputFiles {
-    static let kernel: StaticString = "opt/stage0/elf_kernel"
-    static let initramfs: StaticString = "opt/stage0/initramfs"
-    static let commandLine: StaticString = "opt/stage0/cmdline"
-    static let memoryMap: StaticString = "etc/e820"
-    static let acpiTableLoader: StaticString = "etc/table-loader"
-}
-
 func boot(_ clock: BootClock) throws(BootError) -> Never {
     log("stage0: started (" + clock.sinceReset() + " since reset, TSC " + frequency(clock) + ")")
 
@@ -50,54 +41,48 @@ func boot(_ clock: BootClock) throws(BootError) -> Never {
         log("stage0: e820 " + Text.range(entry.region) + " " + entry.type.name)
     }
 
-    // 4. The kernel: headers and placement checked, nothing written yet.
-    guard let kernelFile = fwCfg.directory.file(named: InputFiles.kernel) else {
-        throw .kernelFileMissing(name: "opt/stage0/elf_kernel")
-    }
-    let loading = ELFLoading(fwCfg: fwCfg, memory: IdentityMappedMemory())
-    let kernel = try loading.inspect(kernelFile, map: memoryMap, avoiding: FirmwareMemory.reservations)
-    for segment in kernel.segments {
-        log("stage0: kernel segment \(segment.index): " + Text.range(segment.memory) + ", "
-            + Text.size(segment.fileSize) + " from file offset " + Text.hex(segment.fileOffset))
-    }
-    log("stage0: kernel entry " + Text.hex(kernel.entry))
+    // 4. The kernel: found, headers and placement checked, nothing written yet.
+    let kernel = try prepareKernel(fwCfg, map: memoryMap)
 
     // 5. The command line, copied to its page and checked against the kernel's limit.
-    var commandLineLength = try readCommandLine(fwCfg)
-    if acpiRSDP != nil { commandLineLength = try tellLinuxTheTSCRate(clock, commandLineLength: commandLineLength) }
+    var commandLineLength = try readCommandLine(fwCfg, kernelLimit: kernel.commandLineLimit)
+    if acpiRSDP != nil {
+        commandLineLength = try tellLinuxTheTSCRate(clock, commandLineLength: commandLineLength,
+                                                    kernelLimit: kernel.commandLineLimit)
+    }
 
     // 6. The initramfs: placed high below 1 GiB, clear of the kernel.
-    let initramfsFile = fwCfg.directory.file(named: InputFiles.initramfs)
+    let initramfsFile = findInitramfs(fwCfg)
     var initramfs: PhysicalRegion? = nil
     if let file = initramfsFile, file.size > 0 {
-        let occupied = FirmwareMemory.reservations.map { $0.region } + kernel.segments.map { $0.memory }
+        let occupied = FirmwareMemory.reservations.map { $0.region } + kernel.occupied
         initramfs = try InitramfsPlacement.place(
             size: file.size, in: memoryMap, avoiding: occupied,
-            below: InitramfsPlacement.ceiling(initrdAddressMax: BootParamsLayout.defaultInitrdAddressMax))
+            below: InitramfsPlacement.ceiling(initrdAddressMax: kernel.initrdAddressMax))
     }
 
     // 7. Every check has passed: load.
     var start = clock.now
-    try loading.load(kernel, from: kernelFile)
-    log("stage0: kernel loaded: " + Text.size(kernel.footprint.size) + " in \(kernel.segments.count) segments ("
-        + clock.elapsed(since: start, until: clock.now) + ")")
+    try kernel.load(fwCfg)
+    log("stage0: kernel loaded (" + clock.elapsed(since: start, until: clock.now) + ")")
     if let file = initramfsFile, let region = initramfs {
         start = clock.now
         try fwCfg.read(file, into: IdentityMappedMemory().bytes(of: region))
-        log("stage0: initramfs at " + Text.range(region) + ", " + Text.size(region.size) + " ("
+        log("stage0: initramfs at " + Text.range(region) + ", " + Text.size(region.size) + " from " + file.name + " ("
             + clock.elapsed(since: start, until: clock.now) + ")")
     } else {
-        log("stage0: initramfs: none" + (initramfsFile == nil ? " (no opt/stage0/initramfs)" : " (empty file)"))
+        log("stage0: initramfs: none" + (initramfsFile == nil ? " (no opt/stage0/initramfs, no -initrd)" : " (empty file)"))
     }
 
     // 8. boot_params, then the 64-bit entry with RSI = boot_params.
     let bootParams = BootParams(commandLine: FirmwareMemory.commandLine.start, ramdisk: initramfs,
-                                memoryMap: memoryMap, acpiRSDP: acpiRSDP)
+                                memoryMap: memoryMap, acpiRSDP: acpiRSDP, setupHeader: kernel.setupHeader,
+                                code32Start: kernel.code32Start)
     try bootParams.write(into: IdentityMappedMemory().bytes(of: FirmwareMemory.zeroPage))
     log("stage0: boot_params at " + Text.hex(FirmwareMemory.zeroPage.start) + ", command line \(commandLineLength) bytes at "
         + Text.hex(FirmwareMemory.commandLine.start))
     log("stage0: jumping to kernel entry " + Text.hex(kernel.entry) + " (" + clock.sinceReset() + " since reset)")
-    stage0_enter_kernel(kernel.entry, FirmwareMemory.zeroPage.start.value)
+    stage0_enter_kernel(kernel.entry.value, FirmwareMemory.zeroPage.start.value)
 }
 
 func log(_ line: String) { print(line) }
@@ -142,14 +127,14 @@ func readMemoryMap(_ fwCfg: FwCfg<FwCfgPortIO>) throws(BootError) -> E820Map {
 /// With ACPI tables and without KVM, Linux cannot measure the TSC (see
 /// BootClock.linuxCanLearnTSCRate) and hangs; the firmware measured it, so
 /// it passes it on as tsc_early_khz, unless the command line already has one.
-func tellLinuxTheTSCRate(_ clock: BootClock, commandLineLength: UInt64) throws(BootError) -> UInt64 {
+func tellLinuxTheTSCRate(_ clock: BootClock, commandLineLength: UInt64, kernelLimit: UInt64) throws(BootError) -> UInt64 {
     let page = IdentityMappedMemory().bytes(of: FirmwareMemory.commandLine)
     guard !BootClock.linuxCanLearnTSCRate, let rate = clock.ticksPerSecond,
           !KernelCommandLine.hasParameter("tsc_early_khz=", in: UnsafeRawBufferPointer(rebasing: page[0..<Int(commandLineLength)]))
     else { return commandLineLength }
     let parameter = "tsc_early_khz=\(rate / 1000)"
     let length = try KernelCommandLine.append(parameter, to: page, length: Int(commandLineLength),
-                                              kernelLimit: BootParamsLayout.defaultCommandLineLimit)
+                                              kernelLimit: kernelLimit)
     log("stage0: command line: appended " + parameter + " (no KVM: with ACPI, Linux cannot measure the TSC itself)")
     return UInt64(length)
 }
@@ -183,25 +168,39 @@ func installACPITables(_ fwCfg: FwCfg<FwCfgPortIO>, memoryMap: inout E820Map) th
     return result.rsdp
 }
 
-/// Copies opt/stage0/cmdline to the command-line page, NUL-terminated;
-/// no file means an empty command line. Returns its length.
-func readCommandLine(_ fwCfg: FwCfg<FwCfgPortIO>) throws(BootError) -> UInt64 {
+/// Copies the command line (opt/stage0/cmdline, else -append) to its page,
+/// NUL-terminated; none means an empty command line. Returns its length.
+func readCommandLine(_ fwCfg: FwCfg<FwCfgPortIO>, kernelLimit: UInt64) throws(BootError) -> UInt64 {
     let page = IdentityMappedMemory().bytes(of: FirmwareMemory.commandLine)
     page[0] = 0
-    guard let file = fwCfg.directory.file(named: InputFiles.commandLine) else {
-        log("stage0: command line: empty (no opt/stage0/cmdline)")
+    let appended = fwCfg.legacyItem(.commandLineData, sizeIn: .commandLineSize, name: "CMDLINE_DATA (-append)")
+    let seedFile = fwCfg.directory.file(named: InputFiles.commandLine)
+    if seedFile != nil && appended != nil {
+        log("stage0: both opt/stage0/cmdline and -append given: opt/stage0/cmdline wins")
+    }
+    guard let file = seedFile ?? appended else {
+        log("stage0: command line: empty (no opt/stage0/cmdline, no -append)")
         return 0
     }
     let capacity = UInt64(page.count)
     // Checked on the file's size first so the copy cannot overrun the page.
     if file.size >= capacity {
-        throw .commandLineTooLong(length: file.size, limit: min(BootParamsLayout.defaultCommandLineLimit, capacity - 1))
+        throw .commandLineTooLong(length: file.size, limit: min(kernelLimit, capacity - 1))
     }
     try fwCfg.read(file, into: UnsafeMutableRawBufferPointer(rebasing: page[0..<Int(file.size)]))
     let length = KernelCommandLine.length(of: UnsafeRawBufferPointer(rebasing: page[0..<Int(file.size)]))
     page[length] = 0
-    try KernelCommandLine.check(length: UInt64(length), kernelLimit: BootParamsLayout.defaultCommandLineLimit,
-                                bufferCapacity: capacity)
-    log("stage0: command line: \"" + String(decoding: UnsafeRawBufferPointer(rebasing: page[0..<length]), as: UTF8.self) + "\"")
+    try KernelCommandLine.check(length: UInt64(length), kernelLimit: kernelLimit, bufferCapacity: capacity)
+    log("stage0: command line from " + file.name + ": \"" + String(decoding: UnsafeRawBufferPointer(rebasing: page[0..<length]), as: UTF8.self) + "\"")
     return UInt64(length)
+}
+
+/// opt/stage0/initramfs, else -initrd.
+func findInitramfs(_ fwCfg: FwCfg<FwCfgPortIO>) -> FwCfgFile? {
+    let seedFile = fwCfg.directory.file(named: InputFiles.initramfs)
+    let initrd = fwCfg.legacyItem(.initrdData, sizeIn: .initrdSize, name: "INITRD_DATA (-initrd)")
+    if seedFile != nil && initrd != nil {
+        log("stage0: both opt/stage0/initramfs and -initrd given: opt/stage0/initramfs wins")
+    }
+    return seedFile ?? initrd
 }

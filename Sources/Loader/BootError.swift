@@ -14,6 +14,11 @@ public enum BootError: Error, Equatable {
     case kernelTooSmall(size: UInt64, needed: UInt64)
     case kernelNotELF(magic: [UInt8])
     case kernelIsBzImage
+    case kernelUnknownFormat(magic: [UInt8])
+    case bzImageNoHeader
+    case bzImageNo64BitEntry(protocolVersion: UInt16, xloadFlags: UInt16)
+    case bzImageDoesNotFit(region: PhysicalRegion)
+    case bzImageTruncated(size: UInt64, setupSize: UInt64)
     case kernelNotELF64(elfClass: UInt8)
     case kernelNotLittleEndian(encoding: UInt8)
     case kernelWrongMachine(machine: UInt16)
@@ -72,6 +77,20 @@ public enum BootError: Error, Equatable {
             return "the kernel is not an ELF file (first bytes " + seen + ", expected 0x7f 'E' 'L' 'F')"
         case .kernelIsBzImage:
             return "the kernel is a bzImage, not an ELF vmlinux"
+        case .kernelUnknownFormat(let magic):
+            var seen = ""
+            for byte in magic { seen += (seen.isEmpty ? "" : " ") + Text.hex(UInt64(byte)) }
+            return "the kernel is neither an ELF vmlinux nor a bzImage (first bytes " + seen
+                + ", expected 0x7f 'E' 'L' 'F', or \"HdrS\" at offset 0x202)"
+        case .bzImageNoHeader:
+            return "the bzImage has no \"HdrS\" setup header at offset 0x202"
+        case .bzImageNo64BitEntry(let version, let flags):
+            return "the bzImage has no 64-bit entry (boot protocol " + Text.hex(UInt64(version))
+                + ", xloadflags " + Text.hex(UInt64(flags)) + "; 2.12 with XLF_KERNEL_64 needed)"
+        case .bzImageDoesNotFit(let region):
+            return "the bzImage needs " + Text.range(region) + " (its init_size) in RAM"
+        case .bzImageTruncated(let size, let setupSize):
+            return "the bzImage is \(size) bytes, no more than its \(setupSize)-byte setup part"
         case .kernelNotELF64(let elfClass):
             return "the kernel is not a 64-bit ELF (EI_CLASS \(elfClass), expected 2)"
         case .kernelNotLittleEndian(let encoding):
@@ -151,6 +170,14 @@ public enum BootError: Error, Equatable {
             return "pass an uncompressed ELF vmlinux (scripts/extract-vmlinux.py extracts it from a bzImage)"
         case .kernelIsBzImage:
             return "extract the ELF vmlinux from it with scripts/extract-vmlinux.py"
+        case .kernelUnknownFormat:
+            return "pass a Linux kernel: an ELF vmlinux or a bzImage (/boot/vmlinuz-*)"
+        case .bzImageNoHeader, .bzImageTruncated:
+            return "the file is not a complete Linux bzImage; copy it again from /boot"
+        case .bzImageNo64BitEntry:
+            return "use a kernel from Linux 3.8 or later built for x86_64, or its ELF vmlinux"
+        case .bzImageDoesNotFit:
+            return "give the VM more memory (-m)"
         case .kernelNotELF64, .kernelNotLittleEndian, .kernelWrongMachine, .kernelNotExecutable:
             return "pass an x86_64 Linux vmlinux (ELF64, ET_EXEC, EM_X86_64)"
         case .kernelBadProgramHeaders, .kernelNoLoadableSegment, .kernelSegmentFileSizeExceedsMemorySize,

@@ -51,16 +51,26 @@ public struct BootParams {
     public var ramdisk: PhysicalRegion?
     public var memoryMap: E820Map
     public var acpiRSDP: PhysicalAddress?
+    /// A bzImage's setup part up to the end of its setup header; nil for an
+    /// ELF vmlinux, which brings no header and gets one built from scratch.
+    public var setupHeader: UnsafeRawBufferPointer?
+    /// Where a bzImage's protected-mode part was loaded.
+    public var code32Start: PhysicalAddress?
 
     public init(commandLine: PhysicalAddress, ramdisk: PhysicalRegion?, memoryMap: E820Map,
-                acpiRSDP: PhysicalAddress? = nil) {
+                acpiRSDP: PhysicalAddress? = nil, setupHeader: UnsafeRawBufferPointer? = nil,
+                code32Start: PhysicalAddress? = nil) {
         self.commandLine = commandLine
         self.ramdisk = ramdisk
         self.memoryMap = memoryMap
         self.acpiRSDP = acpiRSDP
+        self.setupHeader = setupHeader
+        self.code32Start = code32Start
     }
 
-    /// Builds the page from scratch (an ELF vmlinux brings no header).
+    /// Zeroes the page, takes the kernel's setup header when it has one
+    /// (boot.rst: copy bytes 0x1F1 up to 0x202 + byte[0x201]), then fills
+    /// in what the loader decides.
     public func write(into page: UnsafeMutableRawBufferPointer) throws(BootError) {
         precondition(page.count >= BootParamsLayout.size)
         typealias L = BootParamsLayout
@@ -68,15 +78,27 @@ public struct BootParams {
         func store<T: FixedWidthInteger>(_ value: T, at offset: Int) {
             page.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
         }
-        store(L.bootFlagValue, at: L.bootFlag)
-        store(L.headerMagicValue, at: L.headerMagic)
-        store(L.implementedProtocol, at: L.protocolVersion)
+        if let header = setupHeader, header.count > L.setupSectors {
+            for offset in L.setupSectors..<min(header.count, L.e820Table) { page[offset] = header[offset] }
+            page[L.loadFlags] |= L.loadFlagLoadedHigh
+            // QEMU's copy (SETUP_DATA) may point at setup_data and a ramdisk
+            // placed where its own option ROM would have put them; stage0
+            // loads neither there.
+            store(UInt64(0), at: L.setupData)
+            store(UInt32(0), at: L.ramdiskImage)
+            store(UInt32(0), at: L.ramdiskSize)
+        } else {
+            store(L.bootFlagValue, at: L.bootFlag)
+            store(L.headerMagicValue, at: L.headerMagic)
+            store(L.implementedProtocol, at: L.protocolVersion)
+            store(L.loadFlagLoadedHigh, at: L.loadFlags)
+            store(UInt32(truncatingIfNeeded: L.defaultCommandLineLimit), at: L.cmdlineSize)
+            store(UInt32(truncatingIfNeeded: L.defaultInitrdAddressMax), at: L.initrdAddressMax)
+        }
+        if let code32Start { store(UInt32(truncatingIfNeeded: code32Start.value), at: L.code32Start) }
         store(L.loaderTypeUndefined, at: L.typeOfLoader)
-        store(L.loadFlagLoadedHigh, at: L.loadFlags)
         store(UInt32(truncatingIfNeeded: commandLine.value), at: L.cmdLinePointer)
         store(UInt32(truncatingIfNeeded: commandLine.value >> 32), at: L.extCmdLinePointer)
-        store(UInt32(truncatingIfNeeded: L.defaultCommandLineLimit), at: L.cmdlineSize)
-        store(UInt32(truncatingIfNeeded: L.defaultInitrdAddressMax), at: L.initrdAddressMax)
         if let ramdisk {
             store(UInt32(truncatingIfNeeded: ramdisk.start.value), at: L.ramdiskImage)
             store(UInt32(truncatingIfNeeded: ramdisk.start.value >> 32), at: L.extRamdiskImage)

@@ -11,6 +11,16 @@ public struct FwCfgSelector: Equatable, Sendable {
     public static let ramSize = FwCfgSelector(0x0003)
     public static let cpuCount = FwCfgSelector(0x0005)
     public static let fileDirectory = FwCfgSelector(0x0019)
+    // What QEMU serves for -kernel, -initrd and -append (hw/i386/x86.c, x86_load_linux).
+    public static let kernelSize = FwCfgSelector(0x0008)
+    public static let initrdSize = FwCfgSelector(0x000B)
+    public static let kernelEntry = FwCfgSelector(0x0010)
+    public static let kernelData = FwCfgSelector(0x0011)
+    public static let initrdData = FwCfgSelector(0x0012)
+    public static let commandLineSize = FwCfgSelector(0x0014)
+    public static let commandLineData = FwCfgSelector(0x0015)
+    public static let setupSize = FwCfgSelector(0x0017)
+    public static let setupData = FwCfgSelector(0x0018)
 }
 
 /// The device's registers, as the CPU sees them: selector (16-bit, port
@@ -84,6 +94,13 @@ public final class FwCfg<Ports: FwCfgPorts> {
         var entries = [UInt8](repeating: 0, count: Int(count) * FwCfgDirectory.entrySize)
         entries.withUnsafeMutableBytes { ports.readData(into: $0) }
         directory = FwCfgDirectory(entries: entries)
+    }
+
+    /// A legacy data item whose size is in a companion item (KERNEL_SIZE
+    /// for KERNEL_DATA...), or nil when QEMU serves none (size 0).
+    public func legacyItem(_ data: FwCfgSelector, sizeIn size: FwCfgSelector, name: String) -> FwCfgFile? {
+        let bytes = UInt64(readLegacy32(size))
+        return bytes == 0 ? nil : FwCfgFile(name: name, selector: data, size: bytes)
     }
 
     /// A little-endian 32-bit legacy item (signature, ID, RAM size...).
@@ -218,6 +235,13 @@ public struct FwCfgFile: Equatable, Sendable {
     public let name: String
     public let selector: FwCfgSelector
     public let size: UInt64
+
+    /// Also stands for a legacy item (KERNEL_DATA...), named for the log.
+    public init(name: String, selector: FwCfgSelector, size: UInt64) {
+        self.name = name
+        self.selector = selector
+        self.size = size
+    }
 }
 
 /// The file directory: a big-endian count, then 64-byte entries
