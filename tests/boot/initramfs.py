@@ -39,7 +39,7 @@ PAD_SEED = 0x57A6E0  # fixed, so the padding (and its hash) never changes
 
 # Applets the test /init scripts use, plus a few handy for debugging by hand.
 APPLETS = (
-    "cat", "dmesg", "echo", "grep", "head", "ls", "md5sum", "mkdir", "mount",
+    "cat", "dmesg", "echo", "grep", "head", "insmod", "ls", "md5sum", "mkdir", "mount",
     "nproc", "poweroff", "reboot", "sh", "sleep", "stat", "tail", "uname",
     "wc",
 )
@@ -170,7 +170,7 @@ def _pad4(n):
     return b"\0" * (-n % 4)
 
 
-def build(out_path, init_text, pad_mib=0, busybox="/bin/busybox"):
+def build(out_path, init_text, pad_mib=0, busybox="/bin/busybox", extra_files=()):
     """Write an initramfs with the given /init text to out_path, atomically:
     the boot tests cache images by path, so a half-written file must never
     appear under the final name."""
@@ -186,6 +186,16 @@ def build(out_path, init_text, pad_mib=0, busybox="/bin/busybox"):
     arc.add_bytes("init", init_text.encode(), perm=0o755)
     if pad_mib:
         arc.add_stream(PAD_PATH, pad_mib * MIB, lambda: pad_chunks(pad_mib))
+    # (name in the image, host path): kernel modules and the like, under dirs made here.
+    made = set()
+    for name, path in extra_files:
+        parts = name.split("/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            directory = "/".join(parts[:depth])
+            if directory not in made and directory not in ("bin", "dev", "proc", "sys", "tmp"):
+                arc.add_dir(directory)
+                made.add(directory)
+        arc.add_host_file(name, path, perm=0o644)
 
     out_dir = os.path.dirname(os.path.abspath(out_path))
     fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".initramfs.")

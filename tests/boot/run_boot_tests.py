@@ -55,7 +55,7 @@ def qemu_arg(value):
 
 
 def qemu_command(firmware, kernel, initrd, cmdline, memory="1G", accel="tcg",
-                 machine_options="", extra_args=()):
+                 machine_options="", extra_args=(), interface="seed"):
     """The seed's command line; a None kernel or initrd leaves that fw_cfg
     file out.  isa-debug-exit is always present so that a firmware error
     ends QEMU with status 3 instead of hanging until the timeout."""
@@ -63,6 +63,10 @@ def qemu_command(firmware, kernel, initrd, cmdline, memory="1G", accel="tcg",
            "-nographic", "-nodefaults", "-no-reboot", "-serial", "stdio",
            "-bios", firmware,
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    if interface == "standard":
+        # QEMU's own -kernel/-initrd/-append, served through legacy fw_cfg items.
+        cmd += ["-kernel", kernel] + (["-initrd", initrd] if initrd else []) + ["-append", cmdline]
+        return cmd + list(extra_args)
     if kernel is not None:
         cmd += ["-fw_cfg", f"name=opt/stage0/elf_kernel,file={qemu_arg(kernel)}"]
     if initrd is not None:
@@ -154,6 +158,10 @@ class Case:
     machine_options: str = ""        # appended to "-machine microvm,accel=..."
     extra_args: tuple = ()           # more QEMU arguments
     kernel_variant: Optional[Callable[[str, str], str]] = None  # (vmlinux, work dir) -> kernel file
+    interface: str = "seed"          # "seed": opt/stage0/* files; "standard": -kernel/-initrd/-append
+    also_kernel_option: bool = False  # add -kernel with the bzImage on top of the seed's files
+    extra_files: Callable[[], tuple] = lambda: ()   # more files for the initramfs
+    with_disk: bool = False          # attach a virtio-blk disk holding DISK_MARKER
 
 
 def truncated_kernel(vmlinux, work):
@@ -165,8 +173,17 @@ def truncated_kernel(vmlinux, work):
     return path
 
 
+def random_kernel(vmlinux, work):
+    """64 KiB that are neither ELF nor bzImage."""
+    path = os.path.join(work, "not-a-kernel")
+    if not os.path.exists(path):
+        with open(path, "wb") as f:
+            f.write(hashlib.sha256(b"not a kernel").digest() * 2048)
+    return path
+
+
 def bzimage_kernel(vmlinux, work):
-    """The distribution's compressed kernel, passed where an ELF belongs."""
+    """The distribution's compressed kernel (/boot/vmlinuz-*)."""
     return subprocess.run(["scripts/find-kernel.sh"], check=True, capture_output=True,
                           text=True, cwd=os.path.dirname(os.path.dirname(os.path.dirname(
                               os.path.abspath(__file__))))).stdout.strip()
@@ -175,6 +192,37 @@ def bzimage_kernel(vmlinux, work):
 PAD_INIT = (f'echo "pad-size=$(stat -c %s /{initramfs.PAD_PATH})"\n'
             f'echo "pad-md5=$(md5sum < /{initramfs.PAD_PATH})"')
 CPUS_INIT = 'echo "cpus=$(nproc)"'
+
+# virtio-blk: the modules of the same Debian kernel, loaded in dependency
+# order; the devices exist only in the DSDT, so this proves the ACPI tables.
+DISK_MARKER = "stage0-virtio-blk-marker-7f3a"
+VIRTIO_MODULES = ("virtio_ring.ko", "virtio.ko", "virtio_mmio.ko", "virtio_blk.ko")  # modules.dep order
+VIRTIO_INIT = ("for m in " + " ".join(VIRTIO_MODULES) + "; do insmod /lib/modules/$m; done\n"
+               "for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vda ] && break; sleep 1; done\n"
+               "echo \"disk=$(head -c " + str(len(DISK_MARKER)) + " /dev/vda)\"")
+
+
+def virtio_module_files():
+    """(name in the image, host path) of the virtio modules of the newest
+    installed kernel, or () when they are missing."""
+    kernels = sorted(glob.glob("/lib/modules/*-amd64"))
+    if not kernels:
+        return ()
+    found = []
+    for module in VIRTIO_MODULES:
+        hits = glob.glob(os.path.join(kernels[-1], "kernel", "drivers", "**", module), recursive=True)
+        if not hits:
+            return ()
+        found.append((f"lib/modules/{module}", hits[0]))
+    return tuple(found)
+
+
+def disk_image(work):
+    path = os.path.join(work, "virtio-disk.img")
+    if not os.path.exists(path):
+        with open(path, "wb") as f:
+            f.write(DISK_MARKER.encode().ljust(1 << 20, b"\0"))
+    return path
 
 
 CASES = [
@@ -213,9 +261,32 @@ CASES = [
     Case("truncated-kernel",
          (has_line(ERROR_LINE, containing="truncated"), lacks(JUMP_LINE)),
          kernel_variant=truncated_kernel, exit_status=FIRMWARE_ERROR_STATUS),
-    Case("bzimage-as-elf",
-         (has_line(ERROR_LINE, containing="bzImage"), lacks(JUMP_LINE)),
-         kernel_variant=bzimage_kernel, exit_status=FIRMWARE_ERROR_STATUS),
+    Case("not-a-kernel",
+         (has_line(ERROR_LINE, containing="neither an ELF vmlinux nor a bzImage"), lacks(JUMP_LINE)),
+         kernel_variant=random_kernel, exit_status=FIRMWARE_ERROR_STATUS),
+    # Every kernel format through every interface.
+    Case("bzimage-as-elf-kernel", booted(has_line("stage0: kernel: bzImage from opt/stage0/elf_kernel")),
+         kernel_variant=bzimage_kernel),
+    Case("bzimage-kernel", booted(has_line("stage0: kernel: bzImage from -kernel"),
+                                  has_line("stage0: initramfs", containing="-initrd"),
+                                  has_line("stage0: command line from CMDLINE_DATA")),
+         kernel_variant=bzimage_kernel, interface="standard"),
+    Case("vmlinux-kernel", booted(has_line("stage0: kernel: ELF from -kernel")),
+         interface="standard"),
+    Case("virtio-blk", booted(contains(f"disk={DISK_MARKER}")), init_body=VIRTIO_INIT,
+         extra_files=virtio_module_files, with_disk=True,
+         skip_reason=lambda: None if virtio_module_files() else "no virtio modules in /lib/modules/*-amd64"),
+    # ACPI power-off through the GED: QEMU exits by itself, not through a reset.
+    Case("poweroff-acpi", booted(contains("reboot: Power down"), lacks("jumped to the reset vector")),
+         init_body="poweroff -f"),
+    Case("bzimage-kernel-128M", booted(memtotal_above(64 << 10, "half of -m 128M")),
+         kernel_variant=bzimage_kernel, interface="standard", memory="128M", init_body=MEMINFO),
+    Case("bzimage-kernel-8G", booted(memtotal_above(7 << 20, "RAM above 4 GiB missing?")),
+         kernel_variant=bzimage_kernel, interface="standard", memory="8G", init_body=MEMINFO),
+    # Both interfaces at once: the seed's files win and the log says so.
+    Case("seed-wins-over-kernel", booted(has_line("stage0: both opt/stage0/elf_kernel and -kernel given"),
+                                         has_line("stage0: kernel: ELF vmlinux from opt/stage0/elf_kernel")),
+         also_kernel_option=True),
     Case("cmdline-intact", booted(between(CMDLINE_BEGIN, CMDLINE_END, CMDLINE_PROBE)),
          cmdline=CMDLINE_PROBE,
          init_body=f"echo '{CMDLINE_BEGIN}'\ncat /proc/cmdline\necho '{CMDLINE_END}'"),
@@ -258,7 +329,8 @@ def image_key(case, busybox):
     h = hashlib.sha256()
     for digest in (file_digest(initramfs.__file__), file_digest(busybox),
                    hashlib.sha256(init_text(case).encode()).digest(),
-                   hashlib.sha256(str(case.pad_mib).encode()).digest()):
+                   hashlib.sha256(str(case.pad_mib).encode()).digest(),
+                   *(file_digest(path) for _, path in case.extra_files())):
         h.update(digest)
     return h.hexdigest()[:16]
 
@@ -300,7 +372,7 @@ class Runner:
         cases with the same /init share one image."""
         path = self._image_path(self._keys[case.name])
         if not os.path.exists(path):
-            initramfs.build(path, init_text(case), case.pad_mib, self.busybox)
+            initramfs.build(path, init_text(case), case.pad_mib, self.busybox, case.extra_files())
         return path
 
     def run(self, case):
@@ -313,7 +385,12 @@ class Runner:
             kernel = case.kernel_variant(self.kernel, self.work)
         cmd = qemu_command(self.firmware, kernel if case.with_kernel else None,
                            initrd, case.cmdline, case.memory, case.accel,
-                           case.machine_options, case.extra_args)
+                           case.machine_options,
+                           case.extra_args + (("-kernel", bzimage_kernel(self.kernel, self.work))
+                                              if case.also_kernel_option else ())
+                           + (("-drive", f"id=disk0,file={disk_image(self.work)},format=raw,if=none",
+                               "-device", "virtio-blk-device,drive=disk0") if case.with_disk else ()),
+                           case.interface)
         log_path = os.path.join(self.work, f"{case.name}.log")
         with open(os.path.join(self.work, f"{case.name}.cmd"), "w") as f:
             f.write(shlex.join(cmd) + "\n")
