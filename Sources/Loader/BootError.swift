@@ -68,7 +68,7 @@ public enum BootError: Error, Equatable {
         case .fwCfgWriteNeedsDMA(let file):
             return "writing fw_cfg file " + file + " needs the DMA interface, which this device lacks"
         case .kernelFileMissing(let name):
-            return "no kernel: fw_cfg has no file " + name
+            return "no kernel: fw_cfg has no file " + name + " and QEMU was given no -kernel"
         case .kernelTooSmall(let size, let needed):
             return "the kernel file is \(size) bytes, too short for an ELF header (\(needed) bytes needed)"
         case .kernelNotELF(let magic):
@@ -163,7 +163,7 @@ public enum BootError: Error, Equatable {
              .acpiBadPointerSize, .acpiBadAlignment, .acpiUnknownZone, .acpiTooManyAllocations, .acpiZoneFull:
             return "QEMU's ACPI tables are inconsistent; boot with -machine microvm,acpi=off to do without them"
         case .kernelFileMissing(let name):
-            return "pass an ELF vmlinux with -fw_cfg \"name=" + name + ",file=build/vmlinux\""
+            return "pass a vmlinux or bzImage with -fw_cfg \"name=" + name + ",file=build/vmlinux\" (or -kernel FILE)"
         case .kernelTooSmall, .kernelSegmentTruncated:
             return "the file is cut short; extract vmlinux again (scripts/extract-vmlinux.py)"
         case .kernelNotELF:

@@ -15,6 +15,12 @@ let everyBootError: [BootError] = [
     .kernelTooSmall(size: 3, needed: 64),
     .kernelNotELF(magic: [0x1F, 0x8B, 0x08, 0x00]),
     .kernelIsBzImage,
+    .kernelUnknownFormat(magic: [0x07, 0x26, 0x45, 0x64]),
+    .kernelUnknownFormat(magic: []),
+    .bzImageNoHeader,
+    .bzImageNo64BitEntry(protocolVersion: 0x020B, xloadFlags: 0),
+    .bzImageDoesNotFit(region: PhysicalRegion(start: 0x10_0000, end: 0x4F9_8000)),
+    .bzImageTruncated(size: 20480, setupSize: 20480),
     .kernelNotELF64(elfClass: 1),
     .kernelNotLittleEndian(encoding: 2),
     .kernelWrongMachine(machine: 3),
@@ -58,15 +64,27 @@ struct BootErrorTests {
     @Test("a missing kernel tells how to pass one to QEMU")
     func missingKernel() {
         let error = BootError.kernelFileMissing(name: "opt/stage0/elf_kernel")
-        #expect(error.what == "no kernel: fw_cfg has no file opt/stage0/elf_kernel")
+        #expect(error.what == "no kernel: fw_cfg has no file opt/stage0/elf_kernel and QEMU was given no -kernel")
         #expect(error.hint.contains("-fw_cfg \"name=opt/stage0/elf_kernel,file="))
-        #expect(error.hint == "pass an ELF vmlinux with -fw_cfg \"name=opt/stage0/elf_kernel,file=build/vmlinux\"")
+        #expect(error.hint == "pass a vmlinux or bzImage with -fw_cfg \"name=opt/stage0/elf_kernel,file=build/vmlinux\" (or -kernel FILE)")
     }
 
     @Test("a bzImage passed as the kernel points at extract-vmlinux.py")
     func bzImage() {
         #expect(BootError.kernelIsBzImage.what == "the kernel is a bzImage, not an ELF vmlinux")
         #expect(BootError.kernelIsBzImage.hint.contains("scripts/extract-vmlinux.py"))
+    }
+
+    @Test("a kernel of unknown format names its first bytes and both formats expected")
+    func unknownFormat() {
+        #expect(BootError.kernelUnknownFormat(magic: [0x1F, 0x8B, 0x08, 0x00]).what
+                == "the kernel is neither an ELF vmlinux nor a bzImage (first bytes 0x1f 0x8b 0x8 0x0, expected 0x7f 'E' 'L' 'F', or \"HdrS\" at offset 0x202)")
+    }
+
+    @Test("a bzImage without a 64-bit entry names its protocol and xloadflags")
+    func no64BitEntry() {
+        #expect(BootError.bzImageNo64BitEntry(protocolVersion: 0x020B, xloadFlags: 0).what
+                == "the bzImage has no 64-bit entry (boot protocol 0x20b, xloadflags 0x0; 2.12 with XLF_KERNEL_64 needed)")
     }
 
     @Test("no fw_cfg device names what was read instead of \"QEMU\"")
