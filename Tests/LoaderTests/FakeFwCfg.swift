@@ -127,6 +127,16 @@ final class FakeFwCfg: FwCfgPorts {
         items[selector] = Item(bytes: bytes, size: max(declaredSize ?? bytes.count, bytes.count), writable: writable)
     }
 
+    /// A legacy data item with its size in a companion item, as QEMU serves
+    /// -kernel, -initrd and -append (hw/i386/x86.c: fw_cfg_add_i32 of the
+    /// size, fw_cfg_add_bytes of the data). `declaredSize` may exceed
+    /// `bytes.count`: the device serves zeros past the bytes.
+    func setLegacyItem(_ data: FwCfgSelector, sizeIn size: FwCfgSelector, bytes: [UInt8], declaredSize: Int? = nil) {
+        let total = max(declaredSize ?? bytes.count, bytes.count)
+        setItem(size.rawValue, bytes: littleEndianBytes(UInt32(total)))
+        setItem(data.rawValue, bytes: bytes, declaredSize: total)
+    }
+
     /// Adds a named file at the next free selector and lists it in the directory.
     @discardableResult
     func addFile(_ file: FakeFile) -> UInt16 {
