@@ -50,6 +50,7 @@ public enum InitramfsBuilder {
     }
 
     static func write(image: ResolvedImage, options: InitramfsOptions, to sink: ByteSink) throws -> InitramfsSummary {
+        try checkStaticInitBinary(options.initBinary)
         var tree = RootfsTree()
         for (index, layer) in image.layers.enumerated() {
             try tree.apply(layer: layer, index: index)

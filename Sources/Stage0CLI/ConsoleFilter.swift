@@ -40,15 +40,15 @@ struct ConsoleFilter {
 
     private mutating func append(_ byte: UInt8, to output: inout [UInt8]) {
         line.append(byte)
-        if byte == 0x0a {
-            endLine(&output)
-            return
-        }
         if let markerStart = find(Self.marker, in: line, from: emitted) {
             // Whatever came before the marker on its line is container output.
             if !hidingLine, markerStart > emitted { output += line[emitted..<markerStart] }
             emitted = max(emitted, markerStart)
             parseStatusWhenComplete(from: markerStart)
+            return
+        }
+        if byte == 0x0a {
+            endLine(&output)
             return
         }
         if hidingLine { return }

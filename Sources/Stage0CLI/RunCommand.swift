@@ -68,15 +68,16 @@ struct RunCommand {
             throw ContainerImageError.invalidOption(option: what, reason: "\(path) is not a readable file (run `make` to build it)")
         }
         let initramfs = try InitramfsCache(flags: flags).initramfs(for: input, log: verbose)
-        let commandLine = try kernelCommandLine(arguments: arguments)
+        let accelerator = resolvedAccelerator()
+        let commandLine = try kernelCommandLine(arguments: arguments, accelerator: accelerator)
         let machine = VirtualMachine(kernel: kernel, firmware: firmware, initramfs: initramfs.path, commandLine: commandLine,
-                                     memory: memory, cpus: cpus, accelerator: resolvedAccelerator(), timeout: timeout)
+                                     memory: memory, cpus: cpus, accelerator: accelerator, timeout: timeout)
         let outcome = try machine.run(showBootLog: verbose)
         initramfs.cleanUp()
         switch outcome {
         case let .exited(status):
             return status
-        case let .interrupted:
+        case .interrupted:
             FileHandle.standardError.write(Data("stage0: interrupted; the VM was stopped\n".utf8))
             return 130
         case let .timedOut(seconds):
@@ -96,8 +97,13 @@ struct RunCommand {
 
     /// The seed's command line, with container arguments after "--" (the
     /// guest /init reads them there), quoted as the kernel's parser expects.
-    func kernelCommandLine(arguments: [String]?) throws -> String {
-        var line = "console=ttyS0 quiet loglevel=1"
+    func kernelCommandLine(arguments: [String]?, accelerator: String) throws -> String {
+        // panic=-1: a kernel panic restarts, so QEMU exits instead of hanging.
+        var line = "console=ttyS0 quiet loglevel=1 panic=-1"
+        // Under TCG on a busy host, Linux's PIT calibration of the TSC fails
+        // and the boot then hangs before init (seen here in 4 boots of 4).
+        // TCG's TSC is the host's, so its rate can simply be given.
+        if accelerator == "tcg", let khz = hostTSCkHz() { line += " tsc_early_khz=\(khz)" }
         guard let arguments, !arguments.isEmpty else { return line }
         // The kernel passes at most 32 words to init; it panics beyond that.
         guard arguments.count <= 30 else {
@@ -115,6 +121,15 @@ struct RunCommand {
             throw ContainerImageError.invalidOption(option: "ARGS", reason: "the kernel command line would be \(line.utf8.count) bytes; the limit is 2047")
         }
         return line
+    }
+
+    /// The host CPU's clock rate in kHz, from /proc/cpuinfo.
+    func hostTSCkHz() -> Int? {
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("cpu MHz") }),
+              let value = line.split(separator: ":").last.flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }),
+              value > 0 else { return nil }
+        return Int(value * 1000)
     }
 
     /// KVM where it can run Linux guests: /dev/kvm is usable and this is not
