@@ -18,7 +18,10 @@ all: firmware kernel
 firmware: $(BUILD)/stage0.bin
 
 # The Swift side: Loader + Firmware + Support for the bare-metal triple.
+# The archive is removed first: SwiftPM adds to an existing one, so the object
+# of a deleted source file would otherwise stay in it and be linked.
 $(FW_ARCHIVE): $(SOURCES)
+	rm -f $(FW_ARCHIVE)
 	STAGE0_FIRMWARE=1 swift build -c release --triple $(FW_TRIPLE) --toolset toolchain.json \
 	    --product Stage0Firmware --scratch-path $(FW_SCRATCH)
 

@@ -18,15 +18,14 @@ func stage0Main(resetTSC: UInt64) -> Never {
 }
 
 func boot(_ clock: BootClock) throws(BootError) -> Never {
-    log("stage0: started (" + clock.sinceReset() + " since reset, TSC " + frequency(clock) + ")")
+    log("stage0: started (\(clock.sinceReset()) since reset, TSC \(frequency(clock)))")
 
     // 1. fw_cfg: the device, its transport, and every file it offers.
     let fwCfg = try FwCfg(ports: FwCfgPortIO())
-    log("stage0: fw_cfg: " + (fwCfg.usesDMA ? "DMA" : "port I/O (no DMA)") + ", features "
-        + Text.hex(UInt64(fwCfg.features.rawValue)) + ", \(fwCfg.directory.count) files")
+    log("stage0: fw_cfg: \(fwCfg.usesDMA ? "DMA" : "port I/O (no DMA)" as StaticString), features \(hex: fwCfg.features.rawValue), \(fwCfg.directory.count) files")
     for index in 0..<fwCfg.directory.count {
         let file = fwCfg.directory.file(at: index)
-        log("stage0: fw_cfg file " + file.name + " (\(file.size) bytes)")
+        log("stage0: fw_cfg file \(file.name) (\(file.size) bytes)")
     }
 
     // 2. The memory map: QEMU's RAM, then what the firmware keeps for itself.
@@ -38,7 +37,7 @@ func boot(_ clock: BootClock) throws(BootError) -> Never {
     // 3. ACPI: QEMU's tables placed and linked as etc/table-loader says.
     let acpiRSDP = try installACPITables(fwCfg, memoryMap: &memoryMap)
     for entry in memoryMap.entries {
-        log("stage0: e820 " + Text.range(entry.region) + " " + entry.type.name)
+        log("stage0: e820 \(entry.region) \(entry.type.name)")
     }
 
     // 4. The kernel: found, headers and placement checked, nothing written yet.
@@ -64,14 +63,13 @@ func boot(_ clock: BootClock) throws(BootError) -> Never {
     // 7. Every check has passed: load.
     var start = clock.now
     try kernel.load(fwCfg)
-    log("stage0: kernel loaded (" + clock.elapsed(since: start, until: clock.now) + ")")
+    log("stage0: kernel loaded (\(clock.elapsed(since: start, until: clock.now)))")
     if let file = initramfsFile, let region = initramfs {
         start = clock.now
         try fwCfg.read(file, into: IdentityMappedMemory().bytes(of: region))
-        log("stage0: initramfs at " + Text.range(region) + ", " + Text.size(region.size) + " from " + file.name + " ("
-            + clock.elapsed(since: start, until: clock.now) + ")")
+        log("stage0: initramfs at \(region), \(size: region.size) from \(file.name) (\(clock.elapsed(since: start, until: clock.now)))")
     } else {
-        log("stage0: initramfs: none" + (initramfsFile == nil ? " (no opt/stage0/initramfs, no -initrd)" : " (empty file)"))
+        log("stage0: initramfs: none \(initramfsFile == nil ? "(no opt/stage0/initramfs, no -initrd)" : "(empty file)" as StaticString)")
     }
 
     // 8. boot_params, then the 64-bit entry with RSI = boot_params.
@@ -79,13 +77,17 @@ func boot(_ clock: BootClock) throws(BootError) -> Never {
                                 memoryMap: memoryMap, acpiRSDP: acpiRSDP, setupHeader: kernel.setupHeader,
                                 code32Start: kernel.code32Start)
     try bootParams.write(into: IdentityMappedMemory().bytes(of: FirmwareMemory.zeroPage))
-    log("stage0: boot_params at " + Text.hex(FirmwareMemory.zeroPage.start) + ", command line \(commandLineLength) bytes at "
-        + Text.hex(FirmwareMemory.commandLine.start))
-    log("stage0: jumping to kernel entry " + Text.hex(kernel.entry) + " (" + clock.sinceReset() + " since reset)")
+    log("stage0: boot_params at \(FirmwareMemory.zeroPage.start), command line \(commandLineLength) bytes at \(FirmwareMemory.commandLine.start)")
+    log("stage0: jumping to kernel entry \(kernel.entry) (\(clock.sinceReset()) since reset)")
     stage0_enter_kernel(kernel.entry.value, FirmwareMemory.zeroPage.start.value)
 }
 
-func log(_ line: String) { print(line) }
+/// One log line on the serial console.
+func log(_ line: Message) {
+    line.withBytes { bytes in for byte in bytes { Serial.write(byte) } }
+    Serial.write(0x0D)
+    Serial.write(0x0A)
+}
 
 /// A kernel that cannot reset the machine any other way (no ACPI reset
 /// register, no keyboard controller on microvm) jumps to the reset vector
@@ -100,12 +102,12 @@ func kernelWasStarted() -> Bool {
 /// Turns the kernel's jump to the reset vector into a real reset: QEMU
 /// exits under -no-reboot, or boots afresh (the marker is gone) without it.
 func restartMachine() -> Never {
-    print("stage0: the kernel jumped to the reset vector to restart: resetting the machine")
+    log("stage0: the kernel jumped to the reset vector to restart: resetting the machine")
     IdentityMappedMemory().bytes(of: FirmwareMemory.zeroPage).initializeMemory(as: UInt8.self, repeating: 0)
     triple_fault()
 }
 
-func frequency(_ clock: BootClock) -> String {
+func frequency(_ clock: BootClock) -> Message {
     guard let rate = clock.ticksPerSecond else { return "rate unknown: no PIT" }
     return "\(rate / 1_000_000) MHz"
 }
@@ -132,10 +134,10 @@ func tellLinuxTheTSCRate(_ clock: BootClock, commandLineLength: UInt64, kernelLi
     guard !BootClock.linuxCanLearnTSCRate, let rate = clock.ticksPerSecond,
           !KernelCommandLine.hasParameter("tsc_early_khz=", in: UnsafeRawBufferPointer(rebasing: page[0..<Int(commandLineLength)]))
     else { return commandLineLength }
-    let parameter = "tsc_early_khz=\(rate / 1000)"
+    let parameter: Message = "tsc_early_khz=\(rate / 1000)"
     let length = try KernelCommandLine.append(parameter, to: page, length: Int(commandLineLength),
                                               kernelLimit: kernelLimit)
-    log("stage0: command line: appended " + parameter + " (no KVM: with ACPI, Linux cannot measure the TSC itself)")
+    log("stage0: command line: appended \(parameter) (no KVM: with ACPI, Linux cannot measure the TSC itself)")
     return UInt64(length)
 }
 
@@ -158,10 +160,10 @@ func installACPITables(_ fwCfg: FwCfg<FwCfgPortIO>, memoryMap: inout E820Map) th
                                          memory: IdentityMappedMemory(), zones: &zones)
     memoryMap.reserve(zones.highUsed, as: .acpi)
     for allocation in result.allocations {
-        log("stage0: ACPI " + allocation.file.name + " at " + Text.range(allocation.region) + " (" + allocation.zone.name + ")")
+        log("stage0: ACPI \(allocation.file.name) at \(allocation.region) (\(allocation.zone.name))")
     }
     if let rsdp = result.rsdp {
-        log("stage0: ACPI: \(result.commandsRun) table-loader commands, RSDP at " + Text.hex(rsdp))
+        log("stage0: ACPI: \(result.commandsRun) table-loader commands, RSDP at \(rsdp)")
     } else {
         log("stage0: ACPI: \(result.commandsRun) table-loader commands, no RSDP among them: Linux will search for one")
     }
@@ -191,7 +193,7 @@ func readCommandLine(_ fwCfg: FwCfg<FwCfgPortIO>, kernelLimit: UInt64) throws(Bo
     let length = KernelCommandLine.length(of: UnsafeRawBufferPointer(rebasing: page[0..<Int(file.size)]))
     page[length] = 0
     try KernelCommandLine.check(length: UInt64(length), kernelLimit: kernelLimit, bufferCapacity: capacity)
-    log("stage0: command line from " + file.name + ": \"" + String(decoding: UnsafeRawBufferPointer(rebasing: page[0..<length]), as: UTF8.self) + "\"")
+    log("stage0: command line from \(file.name): \"\(bytes: UnsafeRawBufferPointer(rebasing: page[0..<length]))\"")
     return UInt64(length)
 }
 

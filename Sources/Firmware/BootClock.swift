@@ -35,13 +35,13 @@ struct BootClock {
     }
 
     /// "12.345 ms", or TSC ticks when the rate is unknown.
-    func elapsed(since start: UInt64, until end: UInt64) -> String {
+    func elapsed(since start: UInt64, until end: UInt64) -> Message {
         let ticks = end &- start
-        guard let rate = ticksPerSecond, rate > 0 else { return "\(ticks) TSC ticks" }
-        return Text.milliseconds(microseconds: ticks / (rate / 1_000_000 > 0 ? rate / 1_000_000 : 1))
+        guard let rate = ticksPerSecond, rate >= 1_000_000 else { return "\(ticks) TSC ticks" }
+        return "\(milliseconds: ticks / (rate / 1_000_000))"
     }
 
-    func sinceReset() -> String { elapsed(since: resetTSC, until: now) }
+    func sinceReset() -> Message { elapsed(since: resetTSC, until: now) }
 
     private static func readPIT() -> UInt64 {
         port_write8(pitCommand, pitLatchChannel0)

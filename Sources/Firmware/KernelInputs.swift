@@ -100,10 +100,9 @@ private func readHead(_ file: FwCfgFile, _ fwCfg: FwCfg<FwCfgPortIO>) throws(Boo
 
 private func elfKernel(_ elf: ELFKernel, payload: PreparedKernel.Payload) -> PreparedKernel {
     for segment in elf.segments {
-        log("stage0: kernel segment \(segment.index): " + Text.range(segment.memory) + ", "
-            + Text.size(segment.fileSize) + " from file offset " + Text.hex(segment.fileOffset))
+        log("stage0: kernel segment \(segment.index): \(segment.memory), \(size: segment.fileSize) from file offset \(hex: segment.fileOffset)")
     }
-    log("stage0: kernel entry " + Text.hex(elf.entry) + " (64-bit)")
+    log("stage0: kernel entry \(hex: elf.entry) (64-bit)")
     return PreparedKernel(payload: payload, entry: PhysicalAddress(elf.entry), occupied: elf.segments.map { $0.memory },
                           commandLineLimit: BootParamsLayout.defaultCommandLineLimit,
                           initrdAddressMax: BootParamsLayout.defaultInitrdAddressMax,
@@ -119,9 +118,7 @@ private func bzImageKernel(head: UnsafeRawBufferPointer, file: FwCfgFile, payloa
     let size = file.size - offset
     try image.checkPlacement(payloadSize: size, in: map, avoiding: FirmwareMemory.reservations)
     let footprint = image.footprint(payloadSize: size)
-    log("stage0: bzImage: boot protocol " + Text.hex(UInt64(image.protocolVersion)) + ", " + Text.size(size)
-        + " at " + Text.hex(BzImage.loadAddress) + ", init_size " + Text.size(image.initSize)
-        + ", entry " + Text.hex(image.entry) + " (64-bit)")
+    log("stage0: bzImage: boot protocol \(hex: image.protocolVersion), \(size: size) at \(BzImage.loadAddress), init_size \(size: image.initSize), entry \(image.entry) (64-bit)")
     return PreparedKernel(payload: .bzImage(file: file, offset: offset, size: size), entry: image.entry,
                           occupied: [footprint], commandLineLimit: image.commandLineLimit,
                           initrdAddressMax: image.initrdAddressMax,

@@ -16,7 +16,7 @@ enum Shutdown {
     static let gedSleepS5: UInt8 = 0x20 | (5 << 2)
 
     static func fail(_ error: BootError) -> Never {
-        print("stage0: error: " + error.what + ": " + error.hint)
+        log("stage0: error: \(error.whatMessage): \(error.hintMessage)")
         exitQEMU()
     }
 
@@ -31,6 +31,6 @@ enum Shutdown {
 /// runtime.c's allocator ends here when the heap is exhausted.
 @_cdecl("stage0_out_of_memory")
 func outOfMemory(_ requested: Int) -> Never {
-    print("stage0: error: the firmware heap is exhausted (\(requested) more bytes wanted, \(STAGE0_HEAP_SIZE) in all): this is a stage0 bug; please report it with the log above")
+    log("stage0: error: the firmware heap is exhausted (\(requested) more bytes wanted, \(STAGE0_HEAP_SIZE) in all): this is a stage0 bug; please report it with the log above")
     Shutdown.exitQEMU()
 }

@@ -53,42 +53,41 @@ public enum BootError: Error, Equatable {
     case commandLineTooLong(length: UInt64, limit: UInt64)
 
     /// What failed, in one clause.
-    public var what: String {
+    public var what: String { whatMessage.string }
+
+    /// What to do about it.
+    public var hint: String { hintMessage.string }
+
+    public var whatMessage: Message {
         switch self {
         case .fwCfgAbsent(let signature):
-            return "no fw_cfg device at I/O port 0x510 (signature read " + Text.hex(UInt64(signature)) + ", expected \"QEMU\")"
+            return "no fw_cfg device at I/O port 0x510 (signature read \(hex: UInt64(signature)), expected \"QEMU\")"
         case .fwCfgNoTransport(let features):
-            return "fw_cfg offers neither port I/O nor DMA (features " + Text.hex(UInt64(features)) + ")"
+            return "fw_cfg offers neither port I/O nor DMA (features \(hex: UInt64(features)))"
         case .fwCfgDirectoryTooLarge(let count, let limit):
             return "the fw_cfg file directory lists \(count) files, more than the \(limit) stage0 accepts"
         case .fwCfgDMAFailed(let selector, let offset, let length):
-            return "fw_cfg DMA transfer of \(length) bytes at offset \(offset) of item " + Text.hex(UInt64(selector)) + " reported an error"
+            return "fw_cfg DMA transfer of \(length) bytes at offset \(offset) of item \(hex: UInt64(selector)) reported an error"
         case .fwCfgReadPastEnd(let file, let offset, let length, let size):
-            return "reading \(length) bytes at offset \(offset) of fw_cfg file " + file + " runs past its end (\(size) bytes)"
+            return "reading \(length) bytes at offset \(offset) of fw_cfg file \(file) runs past its end (\(size) bytes)"
         case .fwCfgWriteNeedsDMA(let file):
-            return "writing fw_cfg file " + file + " needs the DMA interface, which this device lacks"
+            return "writing fw_cfg file \(file) needs the DMA interface, which this device lacks"
         case .kernelFileMissing(let name):
-            return "no kernel: fw_cfg has no file " + name + " and QEMU was given no -kernel"
+            return "no kernel: fw_cfg has no file \(name) and QEMU was given no -kernel"
         case .kernelTooSmall(let size, let needed):
             return "the kernel file is \(size) bytes, too short for an ELF header (\(needed) bytes needed)"
         case .kernelNotELF(let magic):
-            var seen = ""
-            for byte in magic { seen += (seen.isEmpty ? "" : " ") + Text.hex(UInt64(byte)) }
-            return "the kernel is not an ELF file (first bytes " + seen + ", expected 0x7f 'E' 'L' 'F')"
+            return "the kernel is not an ELF file (first bytes \(hexBytes: magic), expected 0x7f 'E' 'L' 'F')"
         case .kernelIsBzImage:
             return "the kernel is a bzImage, not an ELF vmlinux"
         case .kernelUnknownFormat(let magic):
-            var seen = ""
-            for byte in magic { seen += (seen.isEmpty ? "" : " ") + Text.hex(UInt64(byte)) }
-            return "the kernel is neither an ELF vmlinux nor a bzImage (first bytes " + seen
-                + ", expected 0x7f 'E' 'L' 'F', or \"HdrS\" at offset 0x202)"
+            return "the kernel is neither an ELF vmlinux nor a bzImage (first bytes \(hexBytes: magic), expected 0x7f 'E' 'L' 'F', or \"HdrS\" at offset 0x202)"
         case .bzImageNoHeader:
             return "the bzImage has no \"HdrS\" setup header at offset 0x202"
         case .bzImageNo64BitEntry(let version, let flags):
-            return "the bzImage has no 64-bit entry (boot protocol " + Text.hex(UInt64(version))
-                + ", xloadflags " + Text.hex(UInt64(flags)) + "; 2.12 with XLF_KERNEL_64 needed)"
+            return "the bzImage has no 64-bit entry (boot protocol \(hex: UInt64(version)), xloadflags \(hex: UInt64(flags)); 2.12 with XLF_KERNEL_64 needed)"
         case .bzImageDoesNotFit(let region):
-            return "the bzImage needs " + Text.range(region) + " (its init_size) in RAM"
+            return "the bzImage needs \(region) (its init_size) in RAM"
         case .bzImageTruncated(let size, let setupSize):
             return "the bzImage is \(size) bytes, no more than its \(setupSize)-byte setup part"
         case .kernelNotELF64(let elfClass):
@@ -108,13 +107,13 @@ public enum BootError: Error, Equatable {
         case .kernelSegmentFileSizeExceedsMemorySize(let index, let fileSize, let memorySize):
             return "kernel segment \(index) has p_filesz \(fileSize) larger than p_memsz \(memorySize)"
         case .kernelSegmentOutsideRAM(let index, let region):
-            return "kernel segment \(index) at " + Text.range(region) + " is not inside usable RAM"
+            return "kernel segment \(index) at \(region) is not inside usable RAM"
         case .kernelSegmentOverlapsFirmware(let index, let region, let use, let used):
-            return "kernel segment \(index) at " + Text.range(region) + " overlaps the " + use.name + " at " + Text.range(used)
+            return "kernel segment \(index) at \(region) overlaps the \(use.name) at \(used)"
         case .kernelSegmentsOverlap(let first, let second, let region):
-            return "kernel segments \(first) and \(second) overlap at " + Text.range(region)
+            return "kernel segments \(first) and \(second) overlap at \(region)"
         case .kernelEntryOutsideSegments(let entry):
-            return "the kernel entry point " + Text.hex(entry) + " is not inside any loaded segment"
+            return "the kernel entry point \(hex: entry) is not inside any loaded segment"
         case .e820Malformed(let size):
             return "fw_cfg etc/e820 is \(size) bytes, not a whole number of 20-byte entries"
         case .e820TooManyEntries(let count, let limit):
@@ -124,12 +123,11 @@ public enum BootError: Error, Equatable {
         case .acpiTableLoaderMalformed(let size):
             return "etc/table-loader is \(size) bytes, not a whole number of 128-byte commands"
         case .acpiUnknownFile(let command, let name):
-            return "table-loader command \(command) names " + name + ", which fw_cfg does not have"
+            return "table-loader command \(command) names \(name), which fw_cfg does not have"
         case .acpiFileNotAllocated(let command, let name):
-            return "table-loader command \(command) uses " + name + " before allocating it"
+            return "table-loader command \(command) uses \(name) before allocating it"
         case .acpiRangeOutsideFile(let command, let name, let offset, let length, let size):
-            return "table-loader command \(command) touches \(length) bytes at offset \(offset) of " + name
-                + ", past its end (\(size) bytes)"
+            return "table-loader command \(command) touches \(length) bytes at offset \(offset) of \(name), past its end (\(size) bytes)"
         case .acpiBadPointerSize(let command, let size):
             return "table-loader command \(command) has pointer size \(size) (1, 2, 4 or 8 expected)"
         case .acpiBadAlignment(let command, let alignment):
@@ -139,17 +137,15 @@ public enum BootError: Error, Equatable {
         case .acpiTooManyAllocations(let limit):
             return "etc/table-loader allocates more than \(limit) files"
         case .acpiZoneFull(let command, let name, let size, let zone):
-            return "table-loader command \(command): no room for " + name + " (" + Text.size(size) + ") in the " + zone + " zone"
+            return "table-loader command \(command): no room for \(name) (\(size: size)) in the \(zone) zone"
         case .initramfsDoesNotFit(let size, let largestFree, let ceiling, _):
-            return "the initramfs (" + Text.size(size) + ") does not fit below " + Text.size(ceiling)
-                + ": the largest free space there is " + Text.size(largestFree)
+            return "the initramfs (\(size: size)) does not fit below \(size: ceiling): the largest free space there is \(size: largestFree)"
         case .commandLineTooLong(let length, let limit):
             return "the command line is \(length) bytes, longer than the kernel accepts (\(limit) bytes)"
         }
     }
 
-    /// What to do about it.
-    public var hint: String {
+    public var hintMessage: Message {
         switch self {
         case .fwCfgAbsent, .fwCfgNoTransport:
             return "run stage0 under QEMU (-machine microvm) with fw_cfg enabled"
@@ -163,7 +159,7 @@ public enum BootError: Error, Equatable {
              .acpiBadPointerSize, .acpiBadAlignment, .acpiUnknownZone, .acpiTooManyAllocations, .acpiZoneFull:
             return "QEMU's ACPI tables are inconsistent; boot with -machine microvm,acpi=off to do without them"
         case .kernelFileMissing(let name):
-            return "pass a vmlinux or bzImage with -fw_cfg \"name=" + name + ",file=build/vmlinux\" (or -kernel FILE)"
+            return "pass a vmlinux or bzImage with -fw_cfg \"name=\(name),file=build/vmlinux\" (or -kernel FILE)"
         case .kernelTooSmall, .kernelSegmentTruncated:
             return "the file is cut short; extract vmlinux again (scripts/extract-vmlinux.py)"
         case .kernelNotELF:
@@ -197,7 +193,7 @@ public enum BootError: Error, Equatable {
             if let memory = suggestedMemory {
                 return "give the VM more memory: -m \(memory / mebibyte)M or more"
             }
-            return "it cannot fit below 1 GiB with the kernel at any -m; make it smaller (compress it with gzip or zstd; it is " + Text.size(size) + ")"
+            return "it cannot fit below 1 GiB with the kernel at any -m; make it smaller (compress it with gzip or zstd; it is \(size: size))"
         case .commandLineTooLong:
             return "shorten opt/stage0/cmdline"
         }

@@ -79,7 +79,9 @@ public struct BootParams {
             page.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
         }
         if let header = setupHeader, header.count > L.setupSectors {
-            for offset in L.setupSectors..<min(header.count, L.e820Table) { page[offset] = header[offset] }
+            // boot.rst: the header ends at 0x202 + the byte at 0x201 (the jump's offset).
+            let end = header.count > L.headerMagic ? min(header.count, L.headerMagic + Int(header[L.headerMagic - 1])) : header.count
+            for offset in L.setupSectors..<min(end, L.e820Table) { page[offset] = header[offset] }
             page[L.loadFlags] |= L.loadFlagLoadedHigh
             // QEMU's copy (SETUP_DATA) may point at setup_data and a ramdisk
             // placed where its own option ROM would have put them; stage0

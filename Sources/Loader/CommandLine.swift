@@ -37,17 +37,23 @@ extension KernelCommandLine {
 
     /// Appends " word" to the `length` bytes at the start of `buffer`,
     /// NUL-terminated; returns the new length. The limit is checked first.
-    public static func append(_ word: String, to buffer: UnsafeMutableRawBufferPointer, length: Int,
+    public static func append(_ word: Message, to buffer: UnsafeMutableRawBufferPointer, length: Int,
                               kernelLimit: UInt64) throws(BootError) -> Int {
-        var word = word
-        let added = word.utf8.count + (length > 0 ? 1 : 0)
+        let added = word.count + (length > 0 ? 1 : 0)
         try check(length: UInt64(length + added), kernelLimit: kernelLimit, bufferCapacity: UInt64(buffer.count))
         var end = length
         if length > 0 { buffer[end] = 0x20; end += 1 }
-        word.withUTF8 { bytes in
+        word.withBytes { bytes in
             for byte in bytes { buffer[end] = byte; end += 1 }
         }
         buffer[end] = 0
         return end
+    }
+
+    public static func append(_ word: String, to buffer: UnsafeMutableRawBufferPointer, length: Int,
+                              kernelLimit: UInt64) throws(BootError) -> Int {
+        var message = Message()
+        message.append(word)
+        return try append(message, to: buffer, length: length, kernelLimit: kernelLimit)
     }
 }
