@@ -44,7 +44,7 @@ struct DockerArchiveReader {
                 return stream
             }
         }
-        return ResolvedImage(layers: layers, config: config, digest: configDigest, format: "docker-archive")
+        return ResolvedImage(layers: layers, config: config, digest: configDigest, configDigest: configDigest, format: "docker-archive")
     }
 
     /// "blobs/sha256/<hex>" and "<hex>.json" name their content's digest;

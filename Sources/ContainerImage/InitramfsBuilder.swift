@@ -64,7 +64,8 @@ public enum InitramfsBuilder {
         tree.remove([initPath])
         tree.remove([reservedDirectory])
 
-        let hostname = image.digest.map { String($0.split(separator: ":").last!.prefix(12)) } ?? "stage0"
+        // Like Docker's container ID: 12 hex digits, here of the image ID.
+        let hostname = (image.configDigest ?? image.digest).map { String($0.split(separator: ":").last!.prefix(12)) } ?? "stage0"
         let configuration = RunConfiguration(image: image.config, overrides: options.overrides, hostname: hostname)
         try configuration.validate()
 

@@ -142,7 +142,8 @@ struct OCIImageReader {
                 return stream
             }
         }
-        return ResolvedImage(layers: layers, config: config, digest: manifestDescriptor.digest, format: format)
+        return ResolvedImage(layers: layers, config: config, digest: manifestDescriptor.digest,
+                             configDigest: configDescriptor.digest, format: format)
     }
 
     /// A metadata blob, its digest checked.

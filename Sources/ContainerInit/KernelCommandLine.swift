@@ -3,12 +3,15 @@
 // than trusting argv) because the kernel also hands init every unknown
 // boot option before "--". Quoting follows the kernel's own parser: double
 // quotes group words, and are removed around a whole argument or a value.
+// After "--", %XX (two hex digits) stands for that byte: `stage0 run`
+// encodes spaces, quotes and control characters that way, since the kernel
+// cannot carry them otherwise.
 
 /// The words after "--", or nil when there is no "--" (or nothing after it).
 func argumentsAfterDashes(_ commandLine: String) -> [String]? {
     let words = kernelCommandLineWords(commandLine)
     guard let dashes = words.firstIndex(of: "--") else { return nil }
-    let rest = Array(words[(dashes + 1)...])
+    let rest = words[(dashes + 1)...].map(percentDecoded)
     return rest.isEmpty ? nil : rest
 }
 
@@ -42,4 +45,31 @@ private func unquoted(_ word: [UInt8]) -> String {
         if bytes.last == quote { bytes.removeLast() }
     }
     return String(decoding: bytes, as: UTF8.self)
+}
+
+/// "%41" -> "A"; a '%' not followed by two hex digits stays as it is.
+func percentDecoded(_ word: String) -> String {
+    let bytes = Array(word.utf8)
+    guard bytes.contains(UInt8(ascii: "%")) else { return word }
+    func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case 0x30...0x39: return byte - 0x30
+        case 0x41...0x46: return byte - 0x41 + 10
+        case 0x61...0x66: return byte - 0x61 + 10
+        default: return nil
+        }
+    }
+    var result: [UInt8] = []
+    var index = 0
+    while index < bytes.count {
+        if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count,
+           let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) {
+            result.append(high << 4 | low)
+            index += 3
+        } else {
+            result.append(bytes[index])
+            index += 1
+        }
+    }
+    return String(decoding: result, as: UTF8.self)
 }

@@ -25,7 +25,7 @@ func boot(_ clock: BootClock) throws(BootError) -> Never {
     log("stage0: fw_cfg: \(fwCfg.usesDMA ? "DMA" : "port I/O (no DMA)" as StaticString), features \(hex: fwCfg.features.rawValue), \(fwCfg.directory.count) files")
     for index in 0..<fwCfg.directory.count {
         let file = fwCfg.directory.file(at: index)
-        log("stage0: fw_cfg file \(file.name) (\(file.size) bytes)")
+        log("stage0: fw_cfg file \(file.label) (\(file.size) bytes)")
     }
 
     // 2. The memory map: QEMU's RAM, then what the firmware keeps for itself.
@@ -67,7 +67,7 @@ func boot(_ clock: BootClock) throws(BootError) -> Never {
     if let file = initramfsFile, let region = initramfs {
         start = clock.now
         try fwCfg.read(file, into: IdentityMappedMemory().bytes(of: region))
-        log("stage0: initramfs at \(region), \(size: region.size) from \(file.name) (\(clock.elapsed(since: start, until: clock.now)))")
+        log("stage0: initramfs at \(region), \(size: region.size) from \(file.label) (\(clock.elapsed(since: start, until: clock.now)))")
     } else {
         log("stage0: initramfs: none \(initramfsFile == nil ? "(no opt/stage0/initramfs, no -initrd)" : "(empty file)" as StaticString)")
     }
@@ -160,7 +160,7 @@ func installACPITables(_ fwCfg: FwCfg<FwCfgPortIO>, memoryMap: inout E820Map) th
                                          memory: IdentityMappedMemory(), zones: &zones)
     memoryMap.reserve(zones.highUsed, as: .acpi)
     for allocation in result.allocations {
-        log("stage0: ACPI \(allocation.file.name) at \(allocation.region) (\(allocation.zone.name))")
+        log("stage0: ACPI \(allocation.file.label) at \(allocation.region) (\(allocation.zone.name))")
     }
     if let rsdp = result.rsdp {
         log("stage0: ACPI: \(result.commandsRun) table-loader commands, RSDP at \(rsdp)")
@@ -193,7 +193,7 @@ func readCommandLine(_ fwCfg: FwCfg<FwCfgPortIO>, kernelLimit: UInt64) throws(Bo
     let length = KernelCommandLine.length(of: UnsafeRawBufferPointer(rebasing: page[0..<Int(file.size)]))
     page[length] = 0
     try KernelCommandLine.check(length: UInt64(length), kernelLimit: kernelLimit, bufferCapacity: capacity)
-    log("stage0: command line from \(file.name): \"\(bytes: UnsafeRawBufferPointer(rebasing: page[0..<length]))\"")
+    log("stage0: command line from \(file.label): \"\(bytes: UnsafeRawBufferPointer(rebasing: page[0..<length]))\"")
     return UInt64(length)
 }
 

@@ -17,7 +17,7 @@ public enum ACPITableLoader {
 
     public enum Zone: Equatable, Sendable {
         case high, fseg
-        public var name: String { self == .high ? "HIGH" : "FSEG" }
+        public var name: Label { self == .high ? "HIGH" : "FSEG" }
     }
 
     /// A fw_cfg file placed in guest memory.
@@ -96,7 +96,7 @@ public enum ACPITableLoader {
                 guard zoneByte == 1 || zoneByte == 2 else { throw .acpiUnknownZone(command: index, zone: zoneByte) }
                 let zone: Zone = zoneByte == 1 ? .high : .fseg
                 guard let region = zones.allocate(file.size, alignment: UInt64(alignment), in: zone) else {
-                    throw .acpiZoneFull(command: index, name: file.name, size: file.size, zone: zone.name)
+                    throw .acpiZoneFull(command: index, name: file.label, size: file.size, zone: zone.name)
                 }
                 try fwCfg.read(file, into: memory.bytes(of: region))
                 allocations.append(Allocation(file: file, region: region, zone: zone))
@@ -125,7 +125,7 @@ public enum ACPITableLoader {
                 let sourceOffset = UInt64(UInt32(littleEndian: body.loadUnaligned(fromByteOffset: 2 * nameSize + 4, as: UInt32.self)))
                 let size = try pointerSize(body[2 * nameSize + 8], command: index)
                 guard sourceOffset < source.region.size else {
-                    throw .acpiRangeOutsideFile(command: index, name: source.file.name, offset: sourceOffset,
+                    throw .acpiRangeOutsideFile(command: index, name: source.file.label, offset: sourceOffset,
                                                 length: 1, size: source.region.size)
                 }
                 var value = (source.region.start.value + sourceOffset).littleEndian
@@ -147,7 +147,7 @@ public enum ACPITableLoader {
         let field = UnsafeRawBufferPointer(rebasing: body[offset..<(offset + nameSize)])
         let name = UnsafeRawBufferPointer(rebasing: field[0..<(field.firstIndex(of: 0) ?? nameSize)])
         guard let file = fwCfg.directory.file(named: name) else {
-            throw .acpiUnknownFile(command: command, name: String(decoding: name, as: UTF8.self))
+            throw .acpiUnknownFile(command: command, name: Label(bytes: name))
         }
         return file
     }
@@ -156,7 +156,7 @@ public enum ACPITableLoader {
                                               fwCfg: FwCfg<Ports>, in allocations: [Allocation]) throws(BootError) -> Allocation {
         let file = try fileNamed(body, at: offset, command: command, fwCfg: fwCfg)
         guard let found = allocations.first(where: { $0.file.selector == file.selector }) else {
-            throw .acpiFileNotAllocated(command: command, name: file.name)
+            throw .acpiFileNotAllocated(command: command, name: file.label)
         }
         return found
     }
@@ -169,7 +169,7 @@ public enum ACPITableLoader {
     static func range<Memory: GuestMemory>(of allocation: Allocation, offset: UInt64, length: UInt64, command: Int,
                                            memory: Memory) throws(BootError) -> UnsafeMutableRawBufferPointer {
         guard offset <= allocation.region.size, length <= allocation.region.size - offset else {
-            throw .acpiRangeOutsideFile(command: command, name: allocation.file.name, offset: offset,
+            throw .acpiRangeOutsideFile(command: command, name: allocation.file.label, offset: offset,
                                         length: length, size: allocation.region.size)
         }
         return memory.bytes(of: PhysicalRegion(start: allocation.region.start.advanced(by: offset), size: length))

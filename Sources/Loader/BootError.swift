@@ -6,9 +6,9 @@ public enum BootError: Error, Equatable {
     case fwCfgNoTransport(features: UInt32)
     case fwCfgDirectoryTooLarge(count: UInt32, limit: UInt32)
     case fwCfgDMAFailed(selector: UInt16, offset: UInt64, length: UInt64)
-    case fwCfgReadPastEnd(file: String, offset: UInt64, length: UInt64, size: UInt64)
-    case fwCfgWriteNeedsDMA(file: String)
-    case kernelFileMissing(name: String)
+    case fwCfgReadPastEnd(file: Label, offset: UInt64, length: UInt64, size: UInt64)
+    case fwCfgWriteNeedsDMA(file: Label)
+    case kernelFileMissing(name: Label)
 
     // The kernel ELF image
     case kernelTooSmall(size: UInt64, needed: UInt64)
@@ -39,24 +39,26 @@ public enum BootError: Error, Equatable {
 
     // ACPI tables (etc/table-loader)
     case acpiTableLoaderMalformed(size: UInt64)
-    case acpiUnknownFile(command: Int, name: String)
-    case acpiFileNotAllocated(command: Int, name: String)
-    case acpiRangeOutsideFile(command: Int, name: String, offset: UInt64, length: UInt64, size: UInt64)
+    case acpiUnknownFile(command: Int, name: Label)
+    case acpiFileNotAllocated(command: Int, name: Label)
+    case acpiRangeOutsideFile(command: Int, name: Label, offset: UInt64, length: UInt64, size: UInt64)
     case acpiBadPointerSize(command: Int, size: UInt8)
     case acpiBadAlignment(command: Int, alignment: UInt32)
     case acpiUnknownZone(command: Int, zone: UInt8)
     case acpiTooManyAllocations(limit: Int)
-    case acpiZoneFull(command: Int, name: String, size: UInt64, zone: String)
+    case acpiZoneFull(command: Int, name: Label, size: UInt64, zone: Label)
 
     // Initramfs and command line
     case initramfsDoesNotFit(size: UInt64, largestFree: UInt64, ceiling: UInt64, suggestedMemory: UInt64?)
     case commandLineTooLong(length: UInt64, limit: UInt64)
 
+#if !hasFeature(Embedded)
     /// What failed, in one clause.
     public var what: String { whatMessage.string }
 
     /// What to do about it.
     public var hint: String { hintMessage.string }
+#endif
 
     public var whatMessage: Message {
         switch self {
@@ -204,7 +206,7 @@ public enum BootError: Error, Equatable {
 public enum MemoryUse: Equatable, Sendable {
     case firmware, pageTables, zeroPage, commandLine, stack, heap, legacyArea, kernel, initramfs
 
-    public var name: String {
+    public var name: StaticString {
         switch self {
         case .firmware: return "firmware image"
         case .pageTables: return "firmware page tables"

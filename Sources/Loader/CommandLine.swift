@@ -50,10 +50,12 @@ extension KernelCommandLine {
         return end
     }
 
+#if !hasFeature(Embedded)
     public static func append(_ word: String, to buffer: UnsafeMutableRawBufferPointer, length: Int,
                               kernelLimit: UInt64) throws(BootError) -> Int {
         var message = Message()
         message.append(word)
         return try append(message, to: buffer, length: length, kernelLimit: kernelLimit)
     }
+#endif
 }

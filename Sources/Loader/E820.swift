@@ -11,7 +11,7 @@ public struct E820Type: Equatable, Sendable {
     public static let nvs = E820Type(4)
     public static let unusable = E820Type(5)
 
-    public var name: String {
+    public var name: Message {
         switch rawValue {
         case 1: return "RAM"
         case 2: return "reserved"

@@ -98,9 +98,9 @@ public final class FwCfg<Ports: FwCfgPorts> {
 
     /// A legacy data item whose size is in a companion item (KERNEL_SIZE
     /// for KERNEL_DATA...), or nil when QEMU serves none (size 0).
-    public func legacyItem(_ data: FwCfgSelector, sizeIn size: FwCfgSelector, name: String) -> FwCfgFile? {
+    public func legacyItem(_ data: FwCfgSelector, sizeIn size: FwCfgSelector, name: Label) -> FwCfgFile? {
         let bytes = UInt64(readLegacy32(size))
-        return bytes == 0 ? nil : FwCfgFile(name: name, selector: data, size: bytes)
+        return bytes == 0 ? nil : FwCfgFile(label: name, selector: data, size: bytes)
     }
 
     /// A little-endian 32-bit legacy item (signature, ID, RAM size...).
@@ -121,7 +121,7 @@ public final class FwCfg<Ports: FwCfgPorts> {
                      into destination: UnsafeMutableRawBufferPointer) throws(BootError) {
         let length = UInt64(destination.count)
         guard offset <= file.size, length <= file.size - offset else {
-            throw .fwCfgReadPastEnd(file: file.name, offset: offset, length: length, size: file.size)
+            throw .fwCfgReadPastEnd(file: file.label, offset: offset, length: length, size: file.size)
         }
         // Reading on from where the device is saves re-reading up to `offset`.
         var from: UInt64 = 0
@@ -204,9 +204,9 @@ public final class FwCfg<Ports: FwCfgPorts> {
     public func write(_ file: FwCfgFile, at offset: UInt64, from source: UnsafeRawBufferPointer) throws(BootError) {
         let length = UInt64(source.count)
         guard offset <= file.size, length <= file.size - offset else {
-            throw .fwCfgReadPastEnd(file: file.name, offset: offset, length: length, size: file.size)
+            throw .fwCfgReadPastEnd(file: file.label, offset: offset, length: length, size: file.size)
         }
-        guard usesDMA, let base = source.baseAddress else { throw .fwCfgWriteNeedsDMA(file: file.name) }
+        guard usesDMA, let base = source.baseAddress else { throw .fwCfgWriteNeedsDMA(file: file.label) }
         position = nil
         let select = UInt32(file.selector.rawValue) << 16 | FwCfgDMAControl.select
         try transfer(control: select | FwCfgDMAControl.skip, length: offset, address: 0,
@@ -232,16 +232,24 @@ public final class FwCfg<Ports: FwCfgPorts> {
 
 /// One entry of the file directory (selector 0x19).
 public struct FwCfgFile: Equatable, Sendable {
-    public let name: String
+    public let label: Label
     public let selector: FwCfgSelector
     public let size: UInt64
 
     /// Also stands for a legacy item (KERNEL_DATA...), named for the log.
-    public init(name: String, selector: FwCfgSelector, size: UInt64) {
-        self.name = name
+    public init(label: Label, selector: FwCfgSelector, size: UInt64) {
+        self.label = label
         self.selector = selector
         self.size = size
     }
+
+#if !hasFeature(Embedded)
+    public init(name: String, selector: FwCfgSelector, size: UInt64) {
+        self.init(label: Label(name), selector: selector, size: size)
+    }
+
+    public var name: String { label.string }
+#endif
 }
 
 /// The file directory: a big-endian count, then 64-byte entries
@@ -269,7 +277,8 @@ public struct FwCfgDirectory: Sendable {
         let nameStart = base + 8
         var nameEnd = nameStart
         while nameEnd < nameStart + FwCfgDirectory.nameSize && entries[nameEnd] != 0 { nameEnd += 1 }
-        return FwCfgFile(name: String(decoding: entries[nameStart..<nameEnd], as: UTF8.self),
+        let name = entries.withUnsafeBytes { Label(bytes: UnsafeRawBufferPointer(rebasing: $0[nameStart..<nameEnd])) }
+        return FwCfgFile(label: name,
                          selector: FwCfgSelector(selector), size: UInt64(size))
     }
 

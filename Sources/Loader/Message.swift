@@ -29,10 +29,16 @@ public struct Message: ExpressibleByStringInterpolation, Sendable {
         return storage.span.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
     }
 
-    /// The text as a String (host side: tests and tools).
+#if !hasFeature(Embedded)
+    /// The text as a String (host side: tests and tools; the firmware has no String).
     public var string: String {
         withBytes { String(decoding: $0, as: UTF8.self) }
     }
+
+    public mutating func append(_ text: String) {
+        for byte in text.utf8 { append(byte) }
+    }
+#endif
 
     public mutating func append(_ byte: UInt8) {
         guard count < Message.capacity else { return }
@@ -49,11 +55,7 @@ public struct Message: ExpressibleByStringInterpolation, Sendable {
         for byte in bytes { append(byte) }
     }
 
-    public mutating func append(_ text: String) {
-        for byte in text.utf8 { append(byte) }
-    }
-
-    public mutating func append(_ other: Message) {
+    public mutating func append(message other: Message) {
         for index in 0..<other.count { append(other.storage[index]) }
     }
 
@@ -139,11 +141,13 @@ public struct Message: ExpressibleByStringInterpolation, Sendable {
             message.appendMilliseconds(microseconds: microseconds)
         }
 
+#if !hasFeature(Embedded)
         public mutating func appendInterpolation(_ text: String) { message.append(text) }
+#endif
 
         public mutating func appendInterpolation(_ text: StaticString) { message.append(text) }
 
-        public mutating func appendInterpolation(_ other: Message) { message.append(other) }
+        public mutating func appendInterpolation(_ other: Message) { message.append(message: other) }
 
         /// Bytes from outside (a command line, a file name), as they are.
         public mutating func appendInterpolation(bytes: UnsafeRawBufferPointer) { message.append(bytes: bytes) }
@@ -158,6 +162,7 @@ public struct Message: ExpressibleByStringInterpolation, Sendable {
     }
 }
 
+#if !hasFeature(Embedded)
 /// String forms of the same formatting, for host code and tests.
 public enum Text {
     public static func hex(_ value: UInt64) -> String { Message("\(hex: value)").string }
@@ -170,3 +175,4 @@ public enum Text {
 extension Message {
     init(_ message: Message) { self = message }
 }
+#endif

@@ -96,7 +96,7 @@ struct RunCommand {
     }
 
     /// The seed's command line, with container arguments after "--" (the
-    /// guest /init reads them there), quoted as the kernel's parser expects.
+    /// guest /init reads them there).
     func kernelCommandLine(arguments: [String]?, accelerator: String) throws -> String {
         // panic=-1: a kernel panic restarts, so QEMU exits instead of hanging.
         var line = "console=ttyS0 quiet loglevel=1 panic=-1"
@@ -110,13 +110,7 @@ struct RunCommand {
             throw ContainerImageError.invalidOption(option: "ARGS", reason: "\(arguments.count) arguments; the kernel command line carries at most 30")
         }
         line += " --"
-        for argument in arguments {
-            if argument.contains("\"") || argument.unicodeScalars.contains(where: { $0.value < 0x20 }) {
-                throw ContainerImageError.invalidOption(option: "ARGS", reason: "\(argument.debugDescription): the kernel command line cannot carry double quotes or control characters")
-            }
-            let needsQuotes = argument.isEmpty || argument.contains(" ") || argument == "--"
-            line += " " + (needsQuotes ? "\"\(argument)\"" : argument)
-        }
+        for argument in arguments { line += " " + encodeInitArgument(argument) }
         guard line.utf8.count <= 2047 else {
             throw ContainerImageError.invalidOption(option: "ARGS", reason: "the kernel command line would be \(line.utf8.count) bytes; the limit is 2047")
         }
@@ -142,4 +136,21 @@ struct RunCommand {
         let nested = cpuinfo.split(separator: "\n").contains { $0.hasPrefix("flags") && $0.split(separator: " ").contains("hypervisor") }
         return kvmUsable && !nested ? "kvm" : "tcg"
     }
+}
+
+/// One argument as a command-line word: bytes the kernel's parser would
+/// split on or strip (space, quotes, control characters), '%' and non-ASCII
+/// become %XX, which the guest /init decodes; "" stands for an empty one.
+func encodeInitArgument(_ argument: String) -> String {
+    if argument.isEmpty { return "\"\"" }
+    var word = ""
+    for byte in argument.utf8 {
+        if byte > 0x20 && byte < 0x7f && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "%") {
+            word.unicodeScalars.append(Unicode.Scalar(byte))
+        } else {
+            let digits = Array("0123456789ABCDEF")
+            word += "%" + String(digits[Int(byte >> 4)]) + String(digits[Int(byte & 0xf)])
+        }
+    }
+    return word
 }
