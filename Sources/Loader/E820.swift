@@ -119,7 +119,7 @@ public struct E820Map: Equatable, Sendable {
             boundaries.append(entry.region.start.value)
             boundaries.append(entry.region.end.value)
         }
-        boundaries.sort()
+        boundaries.insertionSort(by: <)
         var result: [E820Entry] = []
         var index = 0
         while index + 1 < boundaries.count {

@@ -27,7 +27,9 @@ public struct ELFLoading<Ports: FwCfgPorts, Memory: GuestMemory> {
     /// Writes the segments of an inspected kernel into guest memory.
     public func load(_ kernel: ELFKernel, from file: FwCfgFile) throws(BootError) {
         // In file order, so the device's read position only moves forward.
-        for segment in kernel.segments.sorted(by: { $0.fileOffset < $1.fileOffset }) {
+        var inFileOrder = kernel.segments
+        inFileOrder.insertionSort(by: { $0.fileOffset < $1.fileOffset })
+        for segment in inFileOrder {
             let destination = memory.bytes(of: segment.memory)
             try fwCfg.read(file, at: segment.fileOffset,
                            into: UnsafeMutableRawBufferPointer(rebasing: destination[0..<Int(segment.fileSize)]))

@@ -371,7 +371,7 @@ struct ACPITableLoaderMalformedTests {
         var command = LoaderCommand.allocate("")
         command.replaceSubrange(4..<60, with: [UInt8](repeating: UInt8(ascii: "x"), count: 56))
         #expect(tableLoaderError(command, files: [sixteenBytes])
-                == .acpiUnknownFile(command: 0, name: String(repeating: "x", count: 56)))
+                == .acpiUnknownFile(command: 0, name: Label(String(repeating: "x", count: 56))))
     }
 
     @Test("ADD_POINTER into a file not yet allocated fails, as QEMU's RSDP before its tables would")
