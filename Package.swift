@@ -34,7 +34,7 @@ let hostTargets: [Target] = [
     // exercise its logic.
     .systemLibrary(name: "CInitSystem", path: "Sources/CInitSystem"),
     .executableTarget(name: "stage0-init", dependencies: ["CInitSystem"], path: "Sources/ContainerInit"),
-    .testTarget(name: "ContainerImageTests", dependencies: ["ContainerImage", "stage0-init"],
+    .testTarget(name: "ContainerImageTests", dependencies: ["ContainerImage", "stage0", "stage0-init"],
                 path: "Tests/ContainerImageTests"),
 ]
 
