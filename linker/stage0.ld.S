@@ -66,8 +66,7 @@ __bss_size           = __bss_end - __bss_start;
 __rom_used           = (__image_end - __image_start) + SIZEOF(.rom) + SIZEOF(.reset_vector);
 
 ASSERT(ADDR(.rom) + SIZEOF(.rom) <= ADDR(.reset_vector), "stage0: the reset code overlaps the reset vector")
-/* The ROM's top 128 KiB appear below 1 MiB too; ACPI's FSEG window there must stay empty. */
-__acpi_fseg_in_rom = STAGE0_ROM_END - 0x100000 + STAGE0_ACPI_FSEG_BASE;
-ASSERT(LOADADDR(.data) + SIZEOF(.data) <= __acpi_fseg_in_rom, "stage0: the 64-bit image reaches the ACPI FSEG window at the top of the ROM")
-ASSERT(__acpi_fseg_in_rom + STAGE0_ACPI_FSEG_SIZE <= ADDR(.rom), "stage0: the ACPI FSEG window overlaps the reset code")
+ASSERT(LOADADDR(.data) + SIZEOF(.data) <= ADDR(.rom), "stage0: the 64-bit image does not fit in the ROM below the reset code")
+/* The ROM is aliased below 1 MiB over its own size; ACPI's FSEG window must stay out of that alias. */
+ASSERT(STAGE0_ACPI_FSEG_BASE + STAGE0_ACPI_FSEG_SIZE <= 0x100000 - STAGE0_ROM_SIZE, "stage0: the ACPI FSEG window lies under the ROM's alias below 1 MiB")
 ASSERT(__bss_end <= STAGE0_IMAGE_BASE + STAGE0_IMAGE_SIZE, "stage0: image and .bss overflow STAGE0_IMAGE_SIZE")

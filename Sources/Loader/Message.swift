@@ -14,6 +14,7 @@ public struct Message: ExpressibleByStringInterpolation, Sendable {
         count = 0
     }
 
+    @inline(never)
     public init(stringLiteral literal: StaticString) {
         self.init()
         append(literal)
@@ -35,10 +36,14 @@ public struct Message: ExpressibleByStringInterpolation, Sendable {
         withBytes { String(decoding: $0, as: UTF8.self) }
     }
 
+    @inline(never)
+
     public mutating func append(_ text: String) {
         for byte in text.utf8 { append(byte) }
     }
 #endif
+
+    @inline(never)
 
     public mutating func append(_ byte: UInt8) {
         guard count < Message.capacity else { return }
@@ -46,18 +51,26 @@ public struct Message: ExpressibleByStringInterpolation, Sendable {
         count += 1
     }
 
+    @inline(never)
+
     public mutating func append(_ literal: StaticString) {
         let start = literal.utf8Start
         for index in 0..<literal.utf8CodeUnitCount { append(start[index]) }
     }
 
+    @inline(never)
+
     public mutating func append(bytes: UnsafeRawBufferPointer) {
         for byte in bytes { append(byte) }
     }
 
+    @inline(never)
+
     public mutating func append(message other: Message) {
         for index in 0..<other.count { append(other.storage[index]) }
     }
+
+    @inline(never)
 
     public mutating func appendDecimal(_ value: UInt64) {
         var digits: InlineArray<20, UInt8> = InlineArray(repeating: 0)
@@ -71,6 +84,8 @@ public struct Message: ExpressibleByStringInterpolation, Sendable {
         while length > 0 { length -= 1; append(digits[length]) }
     }
 
+    @inline(never)
+
     public mutating func appendHex(_ value: UInt64) {
         append("0x")
         var shift = 60
@@ -83,6 +98,7 @@ public struct Message: ExpressibleByStringInterpolation, Sendable {
     }
 
     /// Byte counts the way people read them: "512 B", "64 KiB", "1.5 MiB".
+    @inline(never)
     public mutating func appendSize(_ bytes: UInt64) {
         let unit: UInt64
         let name: StaticString
@@ -97,6 +113,7 @@ public struct Message: ExpressibleByStringInterpolation, Sendable {
     }
 
     /// Microseconds as milliseconds with three decimals: "12.345 ms".
+    @inline(never)
     public mutating func appendMilliseconds(microseconds: UInt64) {
         appendDecimal(microseconds / 1000)
         append(0x2E)
@@ -112,21 +129,29 @@ public struct Message: ExpressibleByStringInterpolation, Sendable {
 
         public init(literalCapacity: Int, interpolationCount: Int) {}
 
+        @inline(never)
+
         public mutating func appendLiteral(_ literal: StaticString) { message.append(literal) }
 
         /// Decimal.
+        @inline(never)
         public mutating func appendInterpolation<T: BinaryInteger>(_ value: T) {
             if value < 0 { message.append(0x2D); message.appendDecimal(UInt64(0 - Int64(value))) }
             else { message.appendDecimal(UInt64(value)) }
         }
 
+        @inline(never)
+
         public mutating func appendInterpolation<T: BinaryInteger>(hex value: T) {
             message.appendHex(UInt64(truncatingIfNeeded: value))
         }
 
+        @inline(never)
+
         public mutating func appendInterpolation(_ address: PhysicalAddress) { message.appendHex(address.value) }
 
         /// "[0x1000000-0x4a00000)".
+        @inline(never)
         public mutating func appendInterpolation(_ region: PhysicalRegion) {
             message.append("[")
             message.appendHex(region.start.value)
@@ -135,24 +160,35 @@ public struct Message: ExpressibleByStringInterpolation, Sendable {
             message.append(")")
         }
 
+        @inline(never)
+
         public mutating func appendInterpolation(size bytes: UInt64) { message.appendSize(bytes) }
+
+        @inline(never)
 
         public mutating func appendInterpolation(milliseconds microseconds: UInt64) {
             message.appendMilliseconds(microseconds: microseconds)
         }
 
 #if !hasFeature(Embedded)
+        @inline(never)
         public mutating func appendInterpolation(_ text: String) { message.append(text) }
 #endif
 
+        @inline(never)
+
         public mutating func appendInterpolation(_ text: StaticString) { message.append(text) }
+
+        @inline(never)
 
         public mutating func appendInterpolation(_ other: Message) { message.append(message: other) }
 
         /// Bytes from outside (a command line, a file name), as they are.
+        @inline(never)
         public mutating func appendInterpolation(bytes: UnsafeRawBufferPointer) { message.append(bytes: bytes) }
 
         /// "0x7f 0x45 0x4c 0x46".
+        @inline(never)
         public mutating func appendInterpolation(hexBytes: [UInt8]) {
             for (index, byte) in hexBytes.enumerated() {
                 if index > 0 { message.append(" ") }

@@ -18,8 +18,8 @@
 
 /* The flash image QEMU maps just below 4 GiB (-bios). Its size must be a
  * multiple of 64 KiB; the CPU starts at ROM_END - 16 (Intel SDM vol. 3, 9.1.4). */
-#define STAGE0_ROM_SIZE            0x20000
-#define STAGE0_ROM_BASE            0xFFFE0000
+#define STAGE0_ROM_SIZE            0x10000
+#define STAGE0_ROM_BASE            0xFFFF0000
 #define STAGE0_ROM_END             0x100000000
 
 /* Identity map of the low 4 GiB with 2 MiB pages: PML4, PDPT, four PDs. */
@@ -51,10 +51,11 @@
 #define STAGE0_HEAP_BASE           0x40000
 #define STAGE0_HEAP_SIZE           0x40000
 
-/* Where the ACPI table-loader's FSEG allocations (the RSDP) go: the top of
- * the BIOS area below 1 MiB, which is the ROM's alias on microvm (writable
- * there). The linker script keeps this part of the ROM empty. */
-#define STAGE0_ACPI_FSEG_BASE      0xFDC00
+/* Where the ACPI table-loader's FSEG allocations (the RSDP) go: the bottom
+ * of the BIOS area, 0xE0000. The ROM's alias below 1 MiB covers only its own
+ * size (64 KiB: 0xF0000..0xFFFFF), so this is plain RAM on microvm; the
+ * linker script checks that the ROM stays that small. */
+#define STAGE0_ACPI_FSEG_BASE      0xE0000
 #define STAGE0_ACPI_FSEG_SIZE      0x2000
 /* Room for the HIGH allocations (the other tables), at the top of RAM below 4 GiB. */
 #define STAGE0_ACPI_HIGH_SIZE      0x100000
