@@ -90,6 +90,7 @@ func prepareKernel(_ fwCfg: FwCfg<FwCfgPortIO>, map: E820Map) throws(BootError) 
 
 /// The first bytes of a kernel file: enough for the ELF header and the bzImage setup header.
 private func readHead(_ file: FwCfgFile, _ fwCfg: FwCfg<FwCfgPortIO>) throws(BootError) -> UnsafeRawBufferPointer {
+    guard file.size > 0 else { throw .kernelFileEmpty(name: file.label) }
     let count = Int(min(UInt64(BzImage.headerBytes), file.size))
     // Kept for the rest of the boot: boot_params copies the setup header from it.
     let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 16)

@@ -11,6 +11,7 @@ public enum BootError: Error, Equatable {
     case kernelFileMissing(name: Label)
 
     // The kernel ELF image
+    case kernelFileEmpty(name: Label)
     case kernelTooSmall(size: UInt64, needed: UInt64)
     case kernelNotELF(magic: [UInt8])
     case kernelIsBzImage
@@ -76,6 +77,8 @@ public enum BootError: Error, Equatable {
             return "writing fw_cfg file \(file) needs the DMA interface, which this device lacks"
         case .kernelFileMissing(let name):
             return "no kernel: fw_cfg has no file \(name) and QEMU was given no -kernel"
+        case .kernelFileEmpty(let name):
+            return "the kernel file \(name) is empty"
         case .kernelTooSmall(let size, let needed):
             return "the kernel file is \(size) bytes, too short for an ELF header (\(needed) bytes needed)"
         case .kernelNotELF(let magic):
@@ -162,6 +165,8 @@ public enum BootError: Error, Equatable {
             return "QEMU's ACPI tables are inconsistent; boot with -machine microvm,acpi=off to do without them"
         case .kernelFileMissing(let name):
             return "pass a vmlinux or bzImage with -fw_cfg \"name=\(name),file=build/vmlinux\" (or -kernel FILE)"
+        case .kernelFileEmpty:
+            return "check the file given to QEMU (-fw_cfg ...,file= or -kernel): it has no bytes"
         case .kernelTooSmall, .kernelSegmentTruncated:
             return "the file is cut short; extract vmlinux again (scripts/extract-vmlinux.py)"
         case .kernelNotELF:
@@ -197,7 +202,7 @@ public enum BootError: Error, Equatable {
             }
             return "it cannot fit below 1 GiB with the kernel at any -m; make it smaller (compress it with gzip or zstd; it is \(size: size))"
         case .commandLineTooLong:
-            return "shorten opt/stage0/cmdline"
+            return "shorten the command line (opt/stage0/cmdline or -append)"
         }
     }
 }

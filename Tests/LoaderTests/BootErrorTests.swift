@@ -12,6 +12,7 @@ let everyBootError: [BootError] = [
     .fwCfgReadPastEnd(file: "opt/stage0/elf_kernel", offset: 10, length: 20, size: 25),
     .fwCfgWriteNeedsDMA(file: "etc/vmgenid_addr"),
     .kernelFileMissing(name: "opt/stage0/elf_kernel"),
+    .kernelFileEmpty(name: "opt/stage0/elf_kernel"),
     .kernelTooSmall(size: 3, needed: 64),
     .kernelNotELF(magic: [0x1F, 0x8B, 0x08, 0x00]),
     .kernelIsBzImage,

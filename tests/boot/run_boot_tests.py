@@ -71,7 +71,8 @@ def qemu_command(firmware, kernel, initrd, cmdline, memory="1G", accel="tcg",
         cmd += ["-fw_cfg", f"name=opt/stage0/elf_kernel,file={qemu_arg(kernel)}"]
     if initrd is not None:
         cmd += ["-fw_cfg", f"name=opt/stage0/initramfs,file={qemu_arg(initrd)}"]
-    cmd += ["-fw_cfg", f"name=opt/stage0/cmdline,string={qemu_arg(cmdline)}"]
+    if cmdline is not None:
+        cmd += ["-fw_cfg", f"name=opt/stage0/cmdline,string={qemu_arg(cmdline)}"]
     return cmd + list(extra_args)
 
 
@@ -162,6 +163,8 @@ class Case:
     also_kernel_option: bool = False  # add -kernel with the bzImage on top of the seed's files
     extra_files: Callable[[], tuple] = lambda: ()   # more files for the initramfs
     with_disk: bool = False          # attach a virtio-blk disk holding DISK_MARKER
+    with_cmdline: bool = True        # False: no opt/stage0/cmdline at all
+    empty_initramfs: bool = False    # pass a zero-length opt/stage0/initramfs
 
 
 def truncated_kernel(vmlinux, work):
@@ -171,6 +174,50 @@ def truncated_kernel(vmlinux, work):
         with open(vmlinux, "rb") as src, open(path, "wb") as dst:
             dst.write(src.read(16 << 20))
     return path
+
+
+def patched_kernel(name, patch, keep_bytes=None):
+    """A kernel variant: the real vmlinux (or its first keep_bytes) with
+    patch(bytearray of the first 4 KiB) applied to its headers."""
+    def make(vmlinux, work):
+        path = os.path.join(work, f"vmlinux-{name}")
+        if not os.path.exists(path):
+            with open(vmlinux, "rb") as src:
+                head = bytearray(src.read(4096))
+                patch(head)
+                with open(path + ".tmp", "wb") as dst:
+                    dst.write(head[:keep_bytes] if keep_bytes is not None and keep_bytes < 4096 else head)
+                    if keep_bytes is None or keep_bytes > 4096:
+                        remaining = None if keep_bytes is None else keep_bytes - 4096
+                        shutil.copyfileobj(src if remaining is None else _Limited(src, remaining), dst, 1 << 20)
+            os.replace(path + ".tmp", path)
+        return path
+    return make
+
+
+class _Limited:
+    def __init__(self, f, n):
+        self.f, self.n = f, n
+
+    def read(self, size=-1):
+        size = self.n if size < 0 else min(size, self.n)
+        data = self.f.read(size)
+        self.n -= len(data)
+        return data
+
+
+def program_header(head, index):
+    """Offset of program header `index` in an ELF64 header buffer."""
+    phoff = int.from_bytes(head[32:40], "little")
+    return phoff + 56 * index
+
+
+def set_u64(head, offset, value):
+    head[offset:offset + 8] = value.to_bytes(8, "little")
+
+
+def set_paddr(index, value):
+    return lambda head: set_u64(head, program_header(head, index) + 24, value)
 
 
 def random_kernel(vmlinux, work):
@@ -264,6 +311,35 @@ CASES = [
     Case("not-a-kernel",
          (has_line(ERROR_LINE, containing="neither an ELF vmlinux nor a bzImage"), lacks(JUMP_LINE)),
          kernel_variant=random_kernel, exit_status=FIRMWARE_ERROR_STATUS),
+    # The bad-input matrix: each ends QEMU at once with one specific error.
+    Case("kernel-empty", (has_line(ERROR_LINE, containing="opt/stage0/elf_kernel is empty"), lacks(JUMP_LINE)),
+         kernel_variant=patched_kernel("empty", lambda h: None, keep_bytes=0), exit_status=FIRMWARE_ERROR_STATUS),
+    Case("kernel-truncated-header", (has_line(ERROR_LINE, containing="too short for an ELF header"), lacks(JUMP_LINE)),
+         kernel_variant=patched_kernel("40-bytes", lambda h: None, keep_bytes=40), exit_status=FIRMWARE_ERROR_STATUS),
+    Case("kernel-elf32", (has_line(ERROR_LINE, containing="not a 64-bit ELF"), lacks(JUMP_LINE)),
+         kernel_variant=patched_kernel("elf32", lambda h: h.__setitem__(4, 1)), exit_status=FIRMWARE_ERROR_STATUS),
+    Case("kernel-wrong-machine", (has_line(ERROR_LINE, containing="not for x86_64 (e_machine 3"), lacks(JUMP_LINE)),
+         kernel_variant=patched_kernel("i386", lambda h: h.__setitem__(slice(18, 20), b"\x03\x00")),
+         exit_status=FIRMWARE_ERROR_STATUS),
+    Case("kernel-segment-outside-ram", (has_line(ERROR_LINE, containing="is not inside usable RAM"), lacks(JUMP_LINE)),
+         kernel_variant=patched_kernel("high-segment", set_paddr(3, 0x8000_0000)), exit_status=FIRMWARE_ERROR_STATUS),
+    Case("kernel-segment-over-firmware", (has_line(ERROR_LINE, containing="overlaps the"), lacks(JUMP_LINE)),
+         kernel_variant=patched_kernel("low-segment", set_paddr(2, 0x2_0000)), exit_status=FIRMWARE_ERROR_STATUS),
+    Case("kernel-segments-overlap", (has_line(ERROR_LINE, containing="overlap at"), lacks(JUMP_LINE)),
+         kernel_variant=patched_kernel("overlap", set_paddr(1, 0x100_0000)), exit_status=FIRMWARE_ERROR_STATUS),
+    Case("kernel-entry-outside", (has_line(ERROR_LINE, containing="is not inside any loaded segment"), lacks(JUMP_LINE)),
+         kernel_variant=patched_kernel("entry", lambda h: set_u64(h, 24, 0x50_0000)), exit_status=FIRMWARE_ERROR_STATUS),
+    Case("memory-64M", (has_line(ERROR_LINE, containing="is not inside usable RAM"), lacks(JUMP_LINE)),
+         memory="64M", exit_status=FIRMWARE_ERROR_STATUS),
+    Case("cmdline-too-long", (has_line(ERROR_LINE, containing="longer than the kernel accepts (2047 bytes)"), lacks(JUMP_LINE)),
+         cmdline="console=ttyS0 " + "x" * 3000, exit_status=FIRMWARE_ERROR_STATUS),
+    # Odd but valid.
+    Case("empty-cmdline", (has_line(JUMP_LINE), lacks(ERROR_LINE), has_line("stage0: command line: empty")),
+         init_body=None, with_cmdline=False, exit_status=None, stop_at=JUMP_LINE),
+    Case("empty-initramfs", (has_line(JUMP_LINE), lacks(ERROR_LINE), has_line("stage0: initramfs: none", containing="empty file")),
+         init_body=None, empty_initramfs=True, exit_status=None, stop_at=JUMP_LINE),
+    Case("smp-1", booted(contains("cpus=1")), extra_args=("-smp", "1"), init_body=CPUS_INIT),
+    Case("smp-8", booted(contains("cpus=8")), extra_args=("-smp", "8"), init_body=CPUS_INIT),
     # Every kernel format through every interface.
     Case("bzimage-as-elf-kernel", booted(has_line("stage0: kernel: bzImage from opt/stage0/elf_kernel")),
          kernel_variant=bzimage_kernel),
@@ -380,11 +456,14 @@ class Runner:
         if reason:
             return Outcome("SKIP", reason)
         initrd = None if case.init_body is None else self.initramfs_for(case)
+        if case.empty_initramfs:
+            initrd = os.path.join(self.work, "empty-initramfs")
+            open(initrd, "wb").close()
         kernel = self.kernel
         if case.kernel_variant is not None:
             kernel = case.kernel_variant(self.kernel, self.work)
         cmd = qemu_command(self.firmware, kernel if case.with_kernel else None,
-                           initrd, case.cmdline, case.memory, case.accel,
+                           initrd, case.cmdline if case.with_cmdline else None, case.memory, case.accel,
                            case.machine_options,
                            case.extra_args + (("-kernel", bzimage_kernel(self.kernel, self.work))
                                               if case.also_kernel_option else ())
