@@ -27,7 +27,9 @@ let hostTargets: [Target] = [
                    providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
                    providers: [.apt(["libzstd-dev"])]),
-    .target(name: "ContainerImage", dependencies: ["CZlib", "CZstd"], path: "Sources/ContainerImage"),
+    .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
+                   providers: [.apt(["libssl-dev"])]),
+    .target(name: "ContainerImage", dependencies: ["CZlib", "CZstd", "CCrypto"], path: "Sources/ContainerImage"),
     .executableTarget(name: "stage0", dependencies: ["ContainerImage"], path: "Sources/Stage0CLI"),
     // The guest's /init. mk/container.mk builds the real one as a static
     // Embedded Swift binary with swiftc; this host build lets the tests

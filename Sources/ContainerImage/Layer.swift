@@ -60,7 +60,20 @@ final class TarLayerReader: LayerReader {
         self.blobStream = blobStream
     }
 
-    func next() throws -> TarEntry? { try reader.next() }
+    func next() throws -> TarEntry? {
+        do {
+            return try reader.next()
+        } catch let error as ContainerImageError {
+            // A corrupt blob usually shows first as a bad header or bad
+            // compressed data; its digest is the real diagnosis.
+            if let blobStream {
+                do { try blobStream.drain() } catch let mismatch as ContainerImageError {
+                    if case .digestMismatch = mismatch { throw mismatch }
+                }
+            }
+            throw error
+        }
+    }
     var data: ByteStream { reader.data }
 
     func finish() throws {

@@ -5,8 +5,8 @@ import Foundation
 /// in QEMU microvm with stage0 as the firmware and returns its exit status.
 struct RunCommand {
     var input: String?
-    var kernel = "build/vmlinux"
-    var firmware = "build/stage0.bin"
+    var kernel = defaultArtifact("vmlinux")
+    var firmware = defaultArtifact("stage0.bin")
     var memory = "1G"
     var cpus = 1
     var timeout: Double?
@@ -153,4 +153,12 @@ func encodeInitArgument(_ argument: String) -> String {
         }
     }
     return word
+}
+
+/// build/vmlinux and build/stage0.bin sit next to build/stage0: found
+/// there from any directory, else under ./build.
+func defaultArtifact(_ name: String) -> String {
+    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    let beside = URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent(name).path
+    return FileManager.default.isReadableFile(atPath: beside) ? beside : "build/" + name
 }

@@ -40,7 +40,7 @@ struct VirtualMachine {
         // Without a terminal on stdin, the container reads end-of-file.
         if isatty(0) == 0 { process.standardInput = FileHandle.nullDevice }
         do { try process.run() } catch {
-            throw ContainerImageErrorBridge.cannotStart(qemu, error)
+            throw RunError.cannotStartQEMU(executable: qemu, reason: "\(error)")
         }
 
         // Ctrl-C or SIGTERM: stop QEMU (SIGTERM makes it exit cleanly and
@@ -110,9 +110,12 @@ final class StopFlag: @unchecked Sendable {
     var value: Reason? { lock.lock(); defer { lock.unlock() }; return reason }
 }
 
-enum ContainerImageErrorBridge {
-    static func cannotStart(_ qemu: String, _ error: Error) -> Error {
-        StartError(message: "cannot start \(qemu): \(error.localizedDescription) (install qemu-system-x86)")
+/// Failures of the VM itself (the image and flags are ContainerImageError).
+enum RunError: Error, CustomStringConvertible {
+    case cannotStartQEMU(executable: String, reason: String)
+    var description: String {
+        switch self {
+        case let .cannotStartQEMU(executable, reason): return "cannot start \(executable): \(reason) (install qemu-system-x86)"
+        }
     }
-    struct StartError: Error, CustomStringConvertible { let message: String; var description: String { message } }
 }
