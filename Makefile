@@ -1,5 +1,6 @@
-# stage0: `make` builds build/stage0.bin (and build/vmlinux); `make run` boots
-# the demo; `make test` runs every test. Each installs what it needs first.
+# stage0: `make` builds build/stage0.bin, build/vmlinux and the container
+# tools; `make run` boots the demo container; `make test` runs every test.
+# Each installs what it needs first.
 
 SWIFT_BIN   ?= $(firstword $(wildcard /opt/swift/usr/bin) $(dir $(shell command -v swift 2>/dev/null)))
 export PATH := $(SWIFT_BIN):$(PATH)
@@ -12,8 +13,8 @@ SOURCES     := $(shell find Sources -type f) Package.swift toolchain.json
 PYTHON      ?= python3
 QEMU        ?= qemu-system-x86_64
 
-.PHONY: all firmware kernel deps run test host-test boot-test reproducible-test clean
-all: firmware kernel
+.PHONY: all firmware kernel deps run run-firmware test host-test boot-test reproducible-test clean
+all: firmware kernel container-tools
 
 firmware: $(BUILD)/stage0.bin
 
@@ -48,18 +49,24 @@ $(BUILD)/vmlinux: scripts/extract-vmlinux.py
 deps:
 	@scripts/install-deps.sh
 
+# The demo: a busybox image built with podman, converted by build/stage0,
+# booted by build/stage0.bin (mk/container.mk, tests/container/demo.sh).
+run: deps all container-demo
+
+# The firmware alone with a busybox initramfs, on the seed's command line.
 $(BUILD)/demo-initramfs: tests/boot/initramfs.py
 	@mkdir -p $(BUILD)
 	$(PYTHON) tests/boot/initramfs.py $@ --demo
 
-run: deps all $(BUILD)/demo-initramfs
+run-firmware: deps firmware kernel $(BUILD)/demo-initramfs
 	$(QEMU) -machine microvm,accel=tcg -m 1G -nographic -nodefaults -no-reboot -serial stdio \
 	    -bios $(BUILD)/stage0.bin \
 	    -fw_cfg "name=opt/stage0/elf_kernel,file=$(BUILD)/vmlinux" \
 	    -fw_cfg "name=opt/stage0/initramfs,file=$(BUILD)/demo-initramfs" \
 	    -fw_cfg "name=opt/stage0/cmdline,string=console=ttyS0 quiet"
 
-test: deps all host-test boot-test reproducible-test
+# host-test (swift test) runs the loader's and the container tools' unit tests.
+test: deps all host-test boot-test container-e2e-test reproducible-test
 
 host-test:
 	swift test

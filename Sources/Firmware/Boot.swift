@@ -45,10 +45,8 @@ func boot(_ clock: BootClock) throws(BootError) -> Never {
 
     // 5. The command line, copied to its page and checked against the kernel's limit.
     var commandLineLength = try readCommandLine(fwCfg, kernelLimit: kernel.commandLineLimit)
-    if acpiRSDP != nil {
-        commandLineLength = try tellLinuxTheTSCRate(clock, commandLineLength: commandLineLength,
-                                                    kernelLimit: kernel.commandLineLimit)
-    }
+    commandLineLength = try tellLinuxTheTSCRate(clock, commandLineLength: commandLineLength,
+                                                kernelLimit: kernel.commandLineLimit)
 
     // 6. The initramfs: placed high below 1 GiB, clear of the kernel.
     let initramfsFile = findInitramfs(fwCfg)
@@ -126,9 +124,10 @@ func readMemoryMap(_ fwCfg: FwCfg<FwCfgPortIO>) throws(BootError) -> E820Map {
     return try E820Map(etcE820: bytes.readOnly)
 }
 
-/// With ACPI tables and without KVM, Linux cannot measure the TSC (see
-/// BootClock.linuxCanLearnTSCRate) and hangs; the firmware measured it, so
-/// it passes it on as tsc_early_khz, unless the command line already has one.
+/// Without KVM, Linux's own TSC calibration fails (see
+/// BootClock.linuxCanLearnTSCRate) and the boot hangs; the firmware measured
+/// the rate, so it passes it on as tsc_early_khz, unless the command line
+/// already has one.
 func tellLinuxTheTSCRate(_ clock: BootClock, commandLineLength: UInt64, kernelLimit: UInt64) throws(BootError) -> UInt64 {
     let page = IdentityMappedMemory().bytes(of: FirmwareMemory.commandLine)
     guard !BootClock.linuxCanLearnTSCRate, let rate = clock.ticksPerSecond,
@@ -137,7 +136,7 @@ func tellLinuxTheTSCRate(_ clock: BootClock, commandLineLength: UInt64, kernelLi
     let parameter: Message = "tsc_early_khz=\(rate / 1000)"
     let length = try KernelCommandLine.append(parameter, to: page, length: Int(commandLineLength),
                                               kernelLimit: kernelLimit)
-    log("stage0: command line: appended \(parameter) (no KVM: with ACPI, Linux cannot measure the TSC itself)")
+    log("stage0: command line: appended \(parameter) (no KVM: Linux cannot measure the TSC itself)")
     return UInt64(length)
 }
 

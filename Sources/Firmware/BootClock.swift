@@ -25,10 +25,13 @@ struct BootClock {
 
     var now: UInt64 { read_tsc() }
 
-    /// Under KVM, Linux reads the TSC rate from kvmclock; elsewhere (TCG)
-    /// with ACPI's hardware-reduced mode it has no PIT to measure it against
-    /// and stops at "tsc: Unable to calibrate against PIT". CPUID leaf
-    /// 0x40000000 carries the hypervisor's signature, "KVMKVMKVM\0\0\0".
+    /// Under KVM, Linux reads the TSC rate from kvmclock. Under TCG it must
+    /// measure it: with ACPI's hardware-reduced mode it has no PIT to measure
+    /// against and stops at "tsc: Unable to calibrate against PIT"; without
+    /// ACPI its PIT calibration insists on prompt PIT reads, which a busy
+    /// host does not give, and it hangs the same way. (The firmware's own
+    /// measurement divides two real-time clocks and does not care.) CPUID
+    /// leaf 0x40000000 carries the hypervisor's signature, "KVMKVMKVM\0\0\0".
     static var linuxCanLearnTSCRate: Bool {
         let signature = cpuid(0x4000_0000, 0)
         return signature.ebx == 0x4B4D_564B && signature.ecx == 0x564B_4D56 && signature.edx == 0x4D
