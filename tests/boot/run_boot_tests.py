@@ -359,6 +359,13 @@ CASES = [
          kernel_variant=bzimage_kernel, interface="standard", memory="128M", init_body=MEMINFO),
     Case("bzimage-kernel-8G", booted(memtotal_above(7 << 20, "RAM above 4 GiB missing?")),
          kernel_variant=bzimage_kernel, interface="standard", memory="8G", init_body=MEMINFO),
+    # Issue 4's "done when": -kernel vmlinuz -initrd -append with -smp 4 gives
+    # 4 CPUs, ACPI tables and a readable virtio disk, all in one boot.
+    Case("standard-smp-4-virtio", booted(contains("cpus=4"), contains(f"disk={DISK_MARKER}"),
+                                         has_line("stage0: ACPI:", containing="RSDP at")),
+         kernel_variant=bzimage_kernel, interface="standard", extra_args=("-smp", "4"),
+         init_body=CPUS_INIT + "\n" + VIRTIO_INIT, extra_files=virtio_module_files, with_disk=True,
+         skip_reason=lambda: None if virtio_module_files() else "no virtio modules in /lib/modules/*-amd64"),
     # Both interfaces at once: the seed's files win and the log says so.
     Case("seed-wins-over-kernel", booted(has_line("stage0: both opt/stage0/elf_kernel and -kernel given"),
                                          has_line("stage0: kernel: ELF vmlinux from opt/stage0/elf_kernel")),
