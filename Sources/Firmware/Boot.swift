@@ -82,9 +82,9 @@ func boot(_ clock: BootClock) throws(BootError) -> Never {
 
 /// One log line on the serial console.
 func log(_ line: Message) {
-    line.withBytes { bytes in for byte in bytes { Serial.write(byte) } }
-    Serial.write(0x0D)
-    Serial.write(0x0A)
+    var line = line
+    line.append("\r\n")
+    line.withBytes { Serial.write($0) }
 }
 
 /// A kernel that cannot reset the machine any other way (no ACPI reset

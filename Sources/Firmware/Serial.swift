@@ -14,6 +14,9 @@ enum Serial {
     static let divisorLatchAccess: UInt8 = 0x80
     static let eightDataBitsNoParity: UInt8 = 0x03
     static let transmitterEmpty: UInt8 = 0x20
+    /// The 16550's transmit FIFO: once the holding register reads empty,
+    /// this many bytes can go without asking again.
+    static let fifoDepth = 16
 
     /// 115200 8N1, FIFO on, interrupts off.
     static func initialize() {
@@ -27,10 +30,25 @@ enum Serial {
     }
 
     static func write(_ byte: UInt8) {
+        waitForEmptyFIFO()
+        port_write8(transmitHolding, byte)
+    }
+
+    /// A FIFO's worth of bytes per status read: under emulation every port
+    /// access is an exit to QEMU, and asking before each byte doubles them.
+    static func write(_ bytes: UnsafeRawBufferPointer) {
+        var sent = 0
+        while sent < bytes.count {
+            waitForEmptyFIFO()
+            let end = min(sent + fifoDepth, bytes.count)
+            while sent < end { port_write8(transmitHolding, bytes[sent]); sent += 1 }
+        }
+    }
+
+    private static func waitForEmptyFIFO() {
         var spins = 0
         // Bounded: a missing UART reads 0xFF and must not hang the boot.
         while port_read8(lineStatus) & transmitterEmpty == 0 && spins < 100_000 { spins += 1 }
-        port_write8(transmitHolding, byte)
     }
 }
 
