@@ -75,6 +75,8 @@ boot-test: all
 	$(PYTHON) tests/boot/run_boot_tests.py --firmware $(BUILD)/stage0.bin --kernel $(BUILD)/vmlinux
 
 -include mk/container.mk
+-include mk/bench.mk
+-include mk/fuzz.mk
 
 # A second build elsewhere must give the same bytes.
 reproducible-test: firmware
