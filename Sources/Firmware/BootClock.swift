@@ -52,19 +52,40 @@ struct BootClock {
         return low | UInt64(port_read8(pitChannel0)) << 8
     }
 
+    /// A PIT count and the TSC at the moment it was read: the midpoint of
+    /// two TSC reads around it. Under emulation the vCPU can be descheduled
+    /// in the middle of a read; a sample whose TSC reads lie far apart is
+    /// taken again, so one such pause cannot skew the rate.
+    private static func sample() -> (tsc: UInt64, count: UInt64) {
+        var best: (tsc: UInt64, count: UInt64, spread: UInt64) = (0, 0, UInt64.max)
+        for _ in 0..<sampleAttempts {
+            let before = read_tsc()
+            let count = readPIT()
+            let after = read_tsc()
+            let spread = after &- before
+            if spread < best.spread { best = (before &+ spread / 2, count, spread) }
+            if spread < trustedSampleSpread { break }
+        }
+        return (best.tsc, best.count)
+    }
+
+    /// TSC ticks a PIT read may take and still be trusted (a few µs at any rate seen).
+    static let trustedSampleSpread: UInt64 = 50_000
+    static let sampleAttempts = 8
+
     private static func measureTSCFrequency() -> UInt64? {
         port_write8(pitCommand, pitProgramChannel0)
         port_write8(pitChannel0, 0xFF)
         port_write8(pitChannel0, 0xFF)
-        let startCount = readPIT()
-        let startTSC = read_tsc()
+        let start = sample()
         // Bounded: without a PIT the count never moves.
         for _ in 0..<200_000 {
             let count = readPIT()
-            guard count <= startCount else { return nil }   // wrapped or not a PIT
-            let elapsedTicks = startCount - count
-            if elapsedTicks >= calibrationTicks {
-                return (read_tsc() - startTSC) * pitFrequency / elapsedTicks
+            guard count <= start.count else { return nil }   // wrapped or not a PIT
+            if start.count - count >= calibrationTicks {
+                let end = sample()
+                guard end.count < start.count else { return nil }
+                return (end.tsc &- start.tsc) * pitFrequency / (start.count - end.count)
             }
         }
         return nil
