@@ -29,6 +29,19 @@ final class CpioWriter {
 
     /// Writes one entry; `data` must supply exactly `header.size` bytes.
     func write(_ header: CpioHeader, data: ByteStream? = nil) throws {
+        try write(header, data: data, isTrailer: false)
+    }
+
+    private func write(_ header: CpioHeader, data: ByteStream?, isTrailer: Bool) throws {
+        // Linux (init/initramfs.c) reads a name up to its first NUL, and a
+        // name "TRAILER!!!" ends the archive: either would unpack as
+        // something other than what was written.
+        guard !header.path.utf8.contains(0) else {
+            throw ContainerImageError.unrepresentable(entry: header.path, reason: "the path holds a NUL byte, which ends a name in an initramfs")
+        }
+        guard isTrailer || header.path != Self.trailerName else {
+            throw ContainerImageError.unrepresentable(entry: header.path, reason: "an entry named \(Self.trailerName) would end the initramfs")
+        }
         guard header.size <= Int64(UInt32.max) else {
             throw ContainerImageError.unrepresentable(entry: header.path, reason: "\(header.size) bytes; newc cpio holds files below 4 GiB")
         }
@@ -50,8 +63,11 @@ final class CpioWriter {
         }
     }
 
+    static let trailerName = "TRAILER!!!"
+
     func writeTrailer() throws {
-        try write(CpioHeader(path: "TRAILER!!!", type: CpioFileType(rawValue: 0o100000)!, permissions: 0, inode: 0, linkCount: 1))
+        try write(CpioHeader(path: Self.trailerName, type: CpioFileType(rawValue: 0o100000)!, permissions: 0, inode: 0, linkCount: 1),
+                  data: nil, isTrailer: true)
     }
 
     private func copy(_ count: Int64, from data: ByteStream, entry: String) throws {

@@ -162,6 +162,8 @@ public final class TarReader {
             while cursor < body.count, body[cursor] >= 0x30, body[cursor] <= 0x39 {
                 length = length * 10 + Int(body[cursor] - 0x30)
                 cursor += 1
+                // A record is never longer than the header holding it; stop before the digits overflow.
+                guard length <= body.count else { throw malformed("bad PAX record at offset \(offset)") }
             }
             guard cursor < body.count, body[cursor] == 0x20, length > 0, index + length <= body.count,
                   body[index + length - 1] == 0x0a else {

@@ -60,9 +60,13 @@ public struct BzImage: Equatable, Sendable {
     /// "init_size") from where it decompresses: the load address, or
     /// pref_address when that is higher (arch/x86/boot/compressed/head_64.S).
     public func footprint(payloadSize: UInt64) -> PhysicalRegion {
+        // Saturating: a hostile header must make the footprint fit no RAM, not trap.
         let loaded = BzImage.loadAddress.value
         let decompressAt = max(loaded, preferredAddress)
-        return PhysicalRegion(start: loaded, end: max(loaded + payloadSize, decompressAt + initSize))
+        let (payloadEnd, payloadOverflow) = loaded.addingReportingOverflow(payloadSize)
+        let (initEnd, initOverflow) = decompressAt.addingReportingOverflow(initSize)
+        return PhysicalRegion(start: loaded, end: max(payloadOverflow ? UInt64.max : payloadEnd,
+                                                      initOverflow ? UInt64.max : initEnd))
     }
 
     public var entry: PhysicalAddress { BzImage.loadAddress.advanced(by: BzImage.entryOffset) }

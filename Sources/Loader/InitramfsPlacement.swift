@@ -59,9 +59,12 @@ public enum InitramfsPlacement {
     static func suggestedMemory(size: UInt64, avoiding occupied: [PhysicalRegion],
                                 below ceiling: PhysicalAddress) -> UInt64? {
         let occupiedTop = occupied.filter { $0.start < ceiling }.map { $0.end.alignedUp(to: pageSize).value }.max() ?? 0
-        let (needed, overflow) = occupiedTop.addingReportingOverflow(size &+ roomForFirmwareTables)
-        guard !overflow, needed <= ceiling.value else { return nil }
+        let (withTables, sizeOverflow) = size.addingReportingOverflow(roomForFirmwareTables)
+        let (needed, overflow) = occupiedTop.addingReportingOverflow(withTables)
+        guard !sizeOverflow, !overflow, needed <= ceiling.value else { return nil }
         let granule = 64 * mebibyte
-        return (needed + granule - 1) / granule * granule
+        let (roundedUp, roundOverflow) = needed.addingReportingOverflow(granule - 1)
+        guard !roundOverflow else { return nil }
+        return roundedUp / granule * granule
     }
 }
