@@ -66,7 +66,7 @@ run-firmware: deps firmware kernel $(BUILD)/demo-initramfs
 	    -fw_cfg "name=opt/stage0/cmdline,string=console=ttyS0 quiet"
 
 # host-test (swift test) runs the loader's and the container tools' unit tests.
-test: deps all host-test boot-test container-e2e-test reproducible-test
+test: deps all host-test boot-test container-e2e-test fuzz-smoke reproducible-test
 
 host-test:
 	swift test
