@@ -136,8 +136,8 @@ public struct Message: ExpressibleByStringInterpolation, Sendable {
         /// Decimal.
         @inline(never)
         public mutating func appendInterpolation<T: BinaryInteger>(_ value: T) {
-            if value < 0 { message.append(0x2D); message.appendDecimal(UInt64(0 - Int64(value))) }
-            else { message.appendDecimal(UInt64(value)) }
+            if value < 0 { message.append(0x2D) }
+            message.appendDecimal(UInt64(truncatingIfNeeded: value.magnitude))
         }
 
         @inline(never)
