@@ -19,6 +19,7 @@ func stage0Main(resetTSC: UInt64) -> Never {
 
 func boot(_ clock: BootClock) throws(BootError) -> Never {
     log("stage0: started (\(clock.sinceReset()) since reset, TSC \(frequency(clock)))")
+    var steps = StepTimes(clock)
 
     // 1. fw_cfg: the device, its transport, and every file it offers.
     let fwCfg = try FwCfg(ports: FwCfgPortIO())
@@ -28,25 +29,31 @@ func boot(_ clock: BootClock) throws(BootError) -> Never {
         log("stage0: fw_cfg file \(file.label) (\(file.size) bytes)")
     }
 
+    steps.finished("fw_cfg")
+
     // 2. The memory map: QEMU's RAM, then what the firmware keeps for itself.
     var memoryMap = try readMemoryMap(fwCfg)
     memoryMap.reserve(FirmwareMemory.all)
     memoryMap.reserve(FirmwareMemory.legacyArea)
     guard memoryMap.totalRAM > 0 else { throw .noRAM }
+    steps.finished("e820")
 
     // 3. ACPI: QEMU's tables placed and linked as etc/table-loader says.
     let acpiRSDP = try installACPITables(fwCfg, memoryMap: &memoryMap)
     for entry in memoryMap.entries {
         log("stage0: e820 \(entry.region) \(entry.type.name)")
     }
+    steps.finished("acpi")
 
     // 4. The kernel: found, headers and placement checked, nothing written yet.
     let kernel = try prepareKernel(fwCfg, map: memoryMap)
+    steps.finished("kernel")
 
     // 5. The command line, copied to its page and checked against the kernel's limit.
     var commandLineLength = try readCommandLine(fwCfg, kernelLimit: kernel.commandLineLimit)
     commandLineLength = try tellLinuxTheTSCRate(clock, commandLineLength: commandLineLength,
                                                 kernelLimit: kernel.commandLineLimit)
+    steps.finished("cmdline")
 
     // 6. The initramfs: placed high below 1 GiB, clear of the kernel.
     let initramfsFile = findInitramfs(fwCfg)
@@ -57,6 +64,7 @@ func boot(_ clock: BootClock) throws(BootError) -> Never {
             size: file.size, in: memoryMap, avoiding: occupied,
             below: InitramfsPlacement.ceiling(initrdAddressMax: kernel.initrdAddressMax))
     }
+    steps.finished("placement")
 
     // 7. Every check has passed: load.
     var start = clock.now
@@ -70,12 +78,16 @@ func boot(_ clock: BootClock) throws(BootError) -> Never {
         log("stage0: initramfs: none \(initramfsFile == nil ? "(no opt/stage0/initramfs, no -initrd)" : "(empty file)" as StaticString)")
     }
 
+    steps.finished("load")
+
     // 8. boot_params, then the 64-bit entry with RSI = boot_params.
     let bootParams = BootParams(commandLine: FirmwareMemory.commandLine.start, ramdisk: initramfs,
                                 memoryMap: memoryMap, acpiRSDP: acpiRSDP, setupHeader: kernel.setupHeader,
                                 code32Start: kernel.code32Start)
     try bootParams.write(into: IdentityMappedMemory().bytes(of: FirmwareMemory.zeroPage))
     log("stage0: boot_params at \(FirmwareMemory.zeroPage.start), command line \(commandLineLength) bytes at \(FirmwareMemory.commandLine.start)")
+    steps.finished("boot_params")
+    log(steps.line)
     log("stage0: jumping to kernel entry \(kernel.entry) (\(clock.sinceReset()) since reset)")
     stage0_enter_kernel(kernel.entry.value, FirmwareMemory.zeroPage.start.value)
 }

@@ -91,3 +91,26 @@ struct BootClock {
         return nil
     }
 }
+
+/// How long each step of the boot took, logged as one line before the
+/// jump ("stage0: steps: fw_cfg 2.125 ms, e820 ..."), so a slow boot says
+/// which step was slow. Built up as the steps finish: no table to keep.
+struct StepTimes {
+    private let clock: BootClock
+    private var stepStart: UInt64
+    private(set) var line: Message = "stage0: steps:"
+    private var separator: StaticString = " "
+
+    init(_ clock: BootClock) {
+        self.clock = clock
+        stepStart = clock.now
+    }
+
+    @inline(never)
+    mutating func finished(_ step: StaticString) {
+        let now = clock.now
+        line.append(message: "\(separator)\(step) \(clock.elapsed(since: stepStart, until: now))")
+        separator = ", "
+        stepStart = now
+    }
+}

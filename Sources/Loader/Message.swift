@@ -37,14 +37,12 @@ public struct Message: ExpressibleByStringInterpolation, Sendable {
     }
 
     @inline(never)
-
     public mutating func append(_ text: String) {
         for byte in text.utf8 { append(byte) }
     }
 #endif
 
     @inline(never)
-
     public mutating func append(_ byte: UInt8) {
         guard count < Message.capacity else { return }
         storage[count] = byte
@@ -52,26 +50,22 @@ public struct Message: ExpressibleByStringInterpolation, Sendable {
     }
 
     @inline(never)
-
     public mutating func append(_ literal: StaticString) {
         let start = literal.utf8Start
         for index in 0..<literal.utf8CodeUnitCount { append(start[index]) }
     }
 
     @inline(never)
-
     public mutating func append(bytes: UnsafeRawBufferPointer) {
         for byte in bytes { append(byte) }
     }
 
     @inline(never)
-
     public mutating func append(message other: Message) {
         for index in 0..<other.count { append(other.storage[index]) }
     }
 
     @inline(never)
-
     public mutating func appendDecimal(_ value: UInt64) {
         var digits: InlineArray<20, UInt8> = InlineArray(repeating: 0)
         var length = 0
@@ -85,7 +79,6 @@ public struct Message: ExpressibleByStringInterpolation, Sendable {
     }
 
     @inline(never)
-
     public mutating func appendHex(_ value: UInt64) {
         append("0x")
         var shift = 60
@@ -130,7 +123,6 @@ public struct Message: ExpressibleByStringInterpolation, Sendable {
         public init(literalCapacity: Int, interpolationCount: Int) {}
 
         @inline(never)
-
         public mutating func appendLiteral(_ literal: StaticString) { message.append(literal) }
 
         /// Decimal.
@@ -141,13 +133,11 @@ public struct Message: ExpressibleByStringInterpolation, Sendable {
         }
 
         @inline(never)
-
         public mutating func appendInterpolation<T: BinaryInteger>(hex value: T) {
             message.appendHex(UInt64(truncatingIfNeeded: value))
         }
 
         @inline(never)
-
         public mutating func appendInterpolation(_ address: PhysicalAddress) { message.appendHex(address.value) }
 
         /// "[0x1000000-0x4a00000)".
@@ -161,11 +151,9 @@ public struct Message: ExpressibleByStringInterpolation, Sendable {
         }
 
         @inline(never)
-
         public mutating func appendInterpolation(size bytes: UInt64) { message.appendSize(bytes) }
 
         @inline(never)
-
         public mutating func appendInterpolation(milliseconds microseconds: UInt64) {
             message.appendMilliseconds(microseconds: microseconds)
         }
@@ -176,11 +164,9 @@ public struct Message: ExpressibleByStringInterpolation, Sendable {
 #endif
 
         @inline(never)
-
         public mutating func appendInterpolation(_ text: StaticString) { message.append(text) }
 
         @inline(never)
-
         public mutating func appendInterpolation(_ other: Message) { message.append(message: other) }
 
         /// Bytes from outside (a command line, a file name), as they are.
