@@ -123,6 +123,8 @@ class Boot:
     KERNEL = re.compile(rb"stage0: kernel loaded[^\n]*\(([\d.]+) ms\)")
     INITRD = re.compile(rb"stage0: initramfs at [^\n]*\(([\d.]+) ms\)")
     JUMP = re.compile(rb"stage0: jumping to kernel entry \S+ \(([\d.]+) ms since reset\)")
+    STEPS = re.compile(rb"stage0: steps: ([^\r\n]*)")
+    STEP = re.compile(rb"([\w_]+) ([\d.]+) ms")
 
     def __init__(self, cmd, timeout=BOOT_TIMEOUT):
         self.cmd = cmd
@@ -215,6 +217,9 @@ class Boot:
         jump = self.out.find(b"stage0: jumping")
         t["log_bytes"] = self.out.find(b"\n", jump) + 1 if jump >= 0 else None
         t["serial_us_per_byte"] = self.serial_cost()
+        steps = self.STEPS.search(self.out)
+        t["steps"] = ({name.decode(): float(ms) * scale for name, ms in self.STEP.findall(steps.group(1))}
+                      if steps else {})
         return t
 
     def serial_cost(self):
@@ -594,7 +599,9 @@ def write_report(env, res, path):
         targets.append(("qboot + bzImage vs stage0 + vmlinux, end to end (exit; /init)", ">= 2.00",
                         f"{r_bz:.2f}x; {r_bz_m:.2f}x", r_bz >= 2.0))
         sp = summary.get("qboot vmlinux (PVH)", ({}, None, None))[0].get("t_exit")
-        if sp:
+        # Only when every variant it compares booted (a failed variant has no median).
+        if sp and None not in [med(k, m) for k in ("stage0 fw_cfg vmlinux", "stage0 -kernel vmlinux")
+                               for m in ("t_exit", "t_kernel")] + [med("qboot vmlinux (PVH)", "t_kernel")]:
             env["noise"] = {
                 "spread": sp["max"] - sp["min"],
                 "d_fw": med("stage0 fw_cfg vmlinux", "t_exit") - sp["median"],
@@ -653,6 +660,23 @@ def write_report(env, res, path):
               f"the copy. Constant part (phase - DMA): **{const * 1e3:.1f} ms** "
               f"({const_p * 1e3:.1f} ms with prealloc), of which reset to `started` is "
               f"{a['started']['median'] * 1e3:.1f} ms. See section 7 for what it is made of.")
+            w("")
+        # The firmware's own per-step times (its "stage0: steps:" line).
+        step_rows = []
+        for key in rows:
+            s0 = [t for t in summary[key][2] if t and t.get("steps")]
+            if s0:
+                step_rows.append((key, s0))
+        if step_rows:
+            names = list(step_rows[0][1][0]["steps"])
+            w("Each step from stage0's `stage0: steps:` line (ms, median [min-max]); *load* is the "
+              "kernel's and initramfs' DMA, every other step is code and its log lines:")
+            w("")
+            w("| run | " + " | ".join(names) + " |")
+            w("| --- |" + " --- |" * len(names))
+            for key, s0 in step_rows:
+                cells = [fmt(stats([t["steps"].get(n, 0.0) for t in s0]), "ms") for n in names]
+                w(f"| {key} | " + " | ".join(cells) + " |")
             w("")
 
     sc = res.get("scaling")
