@@ -12,54 +12,6 @@ extension ByteSink {
     func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
 }
 
-/// Deterministic gzip: zlib writes a header with mtime 0 and no file name,
-/// so the same input always gives the same bytes.
-final class GzipCompressor: ByteSink {
-    private let sink: ByteSink
-    private var zstream = z_stream()
-    private let output = UnsafeMutableRawBufferPointer.allocate(byteCount: streamChunkSize, alignment: 16)
-
-    init(_ sink: ByteSink, level: Int32 = 6) throws {
-        self.sink = sink
-        // 15 + 16: a gzip wrapper rather than zlib's.
-        let status = deflateInit2_(&zstream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
-                                   ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
-        guard status == Z_OK else {
-            output.deallocate()
-            throw ContainerImageError.writeFailed(file: "gzip", reason: "zlib initialisation failed (\(status))")
-        }
-    }
-
-    deinit {
-        deflateEnd(&zstream)
-        output.deallocate()
-    }
-
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        zstream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
-        zstream.avail_in = UInt32(bytes.count)
-        try pump(flush: Z_NO_FLUSH)
-    }
-
-    func finish() throws {
-        try pump(flush: Z_FINISH)
-        try sink.finish()
-    }
-
-    private func pump(flush: Int32) throws {
-        repeat {
-            zstream.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
-            zstream.avail_out = UInt32(output.count)
-            let status = deflate(&zstream, flush)
-            if status == Z_STREAM_ERROR { throw ContainerImageError.writeFailed(file: "gzip", reason: "deflate failed") }
-            let produced = output.count - Int(zstream.avail_out)
-            if produced > 0 { try sink.write(UnsafeRawBufferPointer(rebasing: output[..<produced])) }
-            if flush == Z_FINISH && status == Z_STREAM_END { return }
-        } while zstream.avail_out == 0 || (flush == Z_FINISH)
-    }
-}
-
 /// Deterministic zstd (single-threaded, fixed level; the kernel's
 /// decompressor handles the default window for these levels).
 final class ZstdCompressor: ByteSink {
