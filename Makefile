@@ -31,13 +31,28 @@ $(BUILD)/stage0.ld: linker/stage0.ld.S Sources/Support/include/memory_layout.h
 	@mkdir -p $(BUILD)
 	clang -E -P -x c -I Sources/Support/include $< -o $@
 
-$(BUILD)/stage0.elf: $(FW_ARCHIVE) $(BUILD)/stage0.ld
-	ld.lld -T $(BUILD)/stage0.ld --gc-sections --orphan-handling=error -static -nostdlib --no-pie \
-	    --build-id=none --strip-debug -Map $(BUILD)/stage0.map --whole-archive $(FW_ARCHIVE) -o $@
+LINK_FIRMWARE = ld.lld -T $(BUILD)/stage0.ld --gc-sections --orphan-handling=error -static -nostdlib --no-pie \
+	    --build-id=none --strip-debug -Map $(@:.elf=.map) --whole-archive $< -o $@
 
-$(BUILD)/stage0.bin: $(BUILD)/stage0.elf
+$(BUILD)/stage0.elf: $(FW_ARCHIVE) $(BUILD)/stage0.ld
+	$(LINK_FIRMWARE)
+
+$(BUILD)/%.bin: $(BUILD)/%.elf
 	objcopy -O binary $< $@
 	@$(PYTHON) scripts/image-usage.py $< $@
+
+# The boot tests' test double: the same firmware reading its memory map
+# from opt/stage0-test/e820 (KernelInputs.swift), since QEMU always serves
+# etc/e820; without that file it takes the CMOS path. Never a product.
+FW_DOUBLE_SCRATCH := .build/firmware-e820-double
+FW_DOUBLE_ARCHIVE := $(FW_DOUBLE_SCRATCH)/$(FW_TRIPLE)/release/libStage0Firmware.a
+$(FW_DOUBLE_ARCHIVE): $(SOURCES)
+	rm -f $(FW_DOUBLE_ARCHIVE)
+	STAGE0_FIRMWARE=1 swift build -c release --triple $(FW_TRIPLE) --toolset toolchain.json \
+	    --product Stage0Firmware --scratch-path $(FW_DOUBLE_SCRATCH) -Xswiftc -DSTAGE0_E820_TEST_DOUBLE
+
+$(BUILD)/stage0-e820-double.elf: $(FW_DOUBLE_ARCHIVE) $(BUILD)/stage0.ld
+	$(LINK_FIRMWARE)
 
 # The Debian kernel's ELF vmlinux, extracted from its bzImage.
 kernel: $(BUILD)/vmlinux
@@ -71,8 +86,9 @@ test: deps all host-test boot-test container-e2e-test fuzz-smoke reproducible-te
 host-test:
 	swift test
 
-boot-test: all
-	$(PYTHON) tests/boot/run_boot_tests.py --firmware $(BUILD)/stage0.bin --kernel $(BUILD)/vmlinux
+boot-test: all $(BUILD)/stage0-e820-double.bin
+	$(PYTHON) tests/boot/run_boot_tests.py --firmware $(BUILD)/stage0.bin --kernel $(BUILD)/vmlinux \
+	    --e820-double $(BUILD)/stage0-e820-double.bin
 
 -include mk/container.mk
 -include mk/bench.mk

@@ -125,12 +125,14 @@ func frequency(_ clock: BootClock) -> Message {
 /// etc/e820 when QEMU provides it, else the RAM size QEMU keeps in CMOS.
 func readMemoryMap(_ fwCfg: FwCfg<FwCfgPortIO>) throws(BootError) -> E820Map {
     guard let file = fwCfg.directory.file(named: InputFiles.memoryMap) else {
-        log("stage0: no etc/e820 in fw_cfg: using the RAM size in CMOS")
+        log("stage0: no \(InputFiles.memoryMap) in fw_cfg: using the RAM size in CMOS")
         return E820Map(cmos: CMOS.read)
     }
-    guard file.size % UInt64(E820Entry.encodedSize) == 0, file.size <= 4096 else {
-        throw .e820Malformed(size: file.size)
-    }
+    guard file.size % UInt64(E820Entry.encodedSize) == 0 else { throw .e820Malformed(size: file.size) }
+    // Entries can merge when the map is normalised: read up to twice what boot_params holds.
+    let count = file.size / UInt64(E820Entry.encodedSize)
+    let limit = BootParamsLayout.e820TableEntries
+    guard count <= UInt64(2 * limit) else { throw .e820TooManyEntries(count: Int(count), limit: limit) }
     let bytes = ScratchBuffer(count: Int(file.size))
     try fwCfg.read(file, into: bytes.bytes)
     return try E820Map(etcE820: bytes.readOnly)
