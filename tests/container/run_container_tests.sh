@@ -57,7 +57,7 @@ echo "sub" > data/sub/file && ln -s sub/file data/link-to-file && ln -s ../etc d
 echo "gone" > data/gone && echo "old" > data/opaque/old/file && echo "old2" > data/opaque/keep-not
 echo "long" > "data/a-very-long-directory-name-that-goes-on-and-on/and-another-level-that-is-also-quite-long-to-pass-100/file-with-a-long-name-too"
 mkfifo data/fifo && mknod data/null c 1 3 && chmod 4755 data/sub && chown 1000:1000 home/app data/sub/file
-chmod 0640 data/sub/file && : > dev/console && echo "image tmp" > tmp/from-image
+chmod 0640 data/sub/file && mkdir private && chmod 0700 private && : > dev/console && echo "image tmp" > tmp/from-image
 cd "$work" || exit 1
 tar --numeric-owner --format=gnu -C ctx/rootfs -cf rootfs-gnu.tar .
 tar --numeric-owner --format=pax -C ctx/rootfs -cf rootfs-pax.tar .
@@ -190,6 +190,12 @@ run_vm "--entrypoint drops the image CMD; numeric uid:gid" 0 "^0:2000 /$" oci.ta
 run_vm "non-zero exit status" 42 "" oci.tar --entrypoint '' -- /bin/sh -c "exit 42"
 run_vm "not executable: 126" 126 "permission denied" oci.tar --entrypoint '' -- /etc/passwd
 run_vm "not found: 127" 127 "executable file not found" oci.tar --entrypoint '' -- no-such-command
+run_vm "unknown user: 126" 126 "unable to find user nosuchuser: no matching entries in passwd file" oci.tar \
+    --user nosuchuser --entrypoint '' -- /bin/sh -c 'echo ran'
+run_vm "working directory is a file: 126" 126 "cannot create the working directory /etc/passwd" oci.tar \
+    --workdir /etc/passwd --entrypoint '' -- /bin/sh -c 'echo ran'
+run_vm "working directory the user cannot enter: 126" 126 "cannot change to the working directory /private: .*[Pp]ermission denied" oci.tar \
+    --user app --workdir /private --entrypoint '' -- /bin/sh -c 'echo ran'
 run_vm "orphans are reaped (no zombies)" 0 "^reaped$" oci.tar --entrypoint '' -- /bin/sh -c \
     '(/bin/sh -c "sleep 0" &); (/bin/sh -c "exit 3" &); sleep 1; if ps -o stat | grep -q Z; then echo zombie; exit 1; fi; echo reaped'
 run_vm "writes into /tmp (a tmpfs); mounts" 0 "^written tmpfs proc sysfs devtmpfs$" oci.tar --user root --entrypoint '' -- /bin/sh -c \
