@@ -41,17 +41,18 @@ $(BUILD)/%.bin: $(BUILD)/%.elf
 	objcopy -O binary $< $@
 	@$(PYTHON) scripts/image-usage.py $< $@
 
-# The boot tests' test double: the same firmware reading its memory map
-# from opt/stage0-test/e820 (KernelInputs.swift), since QEMU always serves
-# etc/e820; without that file it takes the CMOS path. Never a product.
-FW_DOUBLE_SCRATCH := .build/firmware-e820-double
-FW_DOUBLE_ARCHIVE := $(FW_DOUBLE_SCRATCH)/$(FW_TRIPLE)/release/libStage0Firmware.a
-$(FW_DOUBLE_ARCHIVE): $(SOURCES)
-	rm -f $(FW_DOUBLE_ARCHIVE)
+# The boot tests' test double (Sources/Firmware/TestDouble.swift): the same
+# firmware reading its memory map from opt/stage0-test/e820, since QEMU
+# always serves etc/e820 (without that file it takes the CMOS path), and
+# faulting on purpose when opt/stage0-test/fault says so. Never a product.
+FW_TEST_DOUBLE_SCRATCH := .build/firmware-test-double
+FW_TEST_DOUBLE_ARCHIVE := $(FW_TEST_DOUBLE_SCRATCH)/$(FW_TRIPLE)/release/libStage0Firmware.a
+$(FW_TEST_DOUBLE_ARCHIVE): $(SOURCES)
+	rm -f $(FW_TEST_DOUBLE_ARCHIVE)
 	STAGE0_FIRMWARE=1 swift build -c release --triple $(FW_TRIPLE) --toolset toolchain.json \
-	    --product Stage0Firmware --scratch-path $(FW_DOUBLE_SCRATCH) -Xswiftc -DSTAGE0_E820_TEST_DOUBLE
+	    --product Stage0Firmware --scratch-path $(FW_TEST_DOUBLE_SCRATCH) -Xswiftc -DSTAGE0_TEST_DOUBLE
 
-$(BUILD)/stage0-e820-double.elf: $(FW_DOUBLE_ARCHIVE) $(BUILD)/stage0.ld
+$(BUILD)/stage0-test-double.elf: $(FW_TEST_DOUBLE_ARCHIVE) $(BUILD)/stage0.ld
 	$(LINK_FIRMWARE)
 
 # The Debian kernel's ELF vmlinux, extracted from its bzImage.
@@ -86,9 +87,9 @@ test: deps all host-test boot-test container-e2e-test fuzz-smoke reproducible-te
 host-test:
 	swift test
 
-boot-test: all $(BUILD)/stage0-e820-double.bin
+boot-test: all $(BUILD)/stage0-test-double.bin
 	$(PYTHON) tests/boot/run_boot_tests.py --firmware $(BUILD)/stage0.bin --kernel $(BUILD)/vmlinux \
-	    --e820-double $(BUILD)/stage0-e820-double.bin
+	    --test-double $(BUILD)/stage0-test-double.bin
 
 -include mk/container.mk
 -include mk/bench.mk

@@ -29,6 +29,9 @@ func boot(_ clock: BootClock) throws(BootError) -> Never {
         log("stage0: fw_cfg file \(file.label) (\(file.size) bytes)")
     }
 
+#if STAGE0_TEST_DOUBLE
+    try TestDouble.faultIfAsked(fwCfg)
+#endif
     steps.finished("fw_cfg")
 
     // 2. The memory map: QEMU's RAM, then what the firmware keeps for itself.

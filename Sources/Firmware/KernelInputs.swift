@@ -7,10 +7,9 @@ enum InputFiles {
     static let kernel: StaticString = "opt/stage0/elf_kernel"
     static let initramfs: StaticString = "opt/stage0/initramfs"
     static let commandLine: StaticString = "opt/stage0/cmdline"
-#if STAGE0_E820_TEST_DOUBLE
-    /// The boot tests' double (make build/stage0-e820-double.bin): QEMU
-    /// always provides etc/e820, so this build reads the memory map from a
-    /// file the test supplies, or leaves it out to take the CMOS path.
+#if STAGE0_TEST_DOUBLE
+    /// See TestDouble.swift: QEMU always provides etc/e820, so the boot
+    /// tests' build reads the map from a file they supply, or from none.
     static let memoryMap: StaticString = "opt/stage0-test/e820"
 #else
     static let memoryMap: StaticString = "etc/e820"

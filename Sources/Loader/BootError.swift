@@ -6,6 +6,7 @@ public enum BootError: Error, Equatable {
     case fwCfgNoTransport(features: UInt32)
     case fwCfgDirectoryTooLarge(count: UInt32, limit: UInt32)
     case fwCfgDMAFailed(selector: UInt16, offset: UInt64, length: UInt64)
+    case fwCfgDMANeverCompleted(selector: UInt16, polls: Int)
     case fwCfgReadPastEnd(file: Label, offset: UInt64, length: UInt64, size: UInt64)
     case fwCfgWriteNeedsDMA(file: Label)
     case kernelFileMissing(name: Label)
@@ -69,6 +70,8 @@ public enum BootError: Error, Equatable {
             return "fw_cfg offers neither port I/O nor DMA (features \(hex: UInt64(features)))"
         case .fwCfgDirectoryTooLarge(let count, let limit):
             return "the fw_cfg file directory lists \(count) files, more than the \(limit) stage0 accepts"
+        case .fwCfgDMANeverCompleted(let selector, let polls):
+            return "a fw_cfg DMA transfer from item \(hex: UInt64(selector)) was still not complete after \(polls) polls"
         case .fwCfgDMAFailed(let selector, let offset, let length):
             return "fw_cfg DMA transfer of \(length) bytes at offset \(offset) of item \(hex: UInt64(selector)) reported an error"
         case .fwCfgReadPastEnd(let file, let offset, let length, let size):
@@ -158,6 +161,8 @@ public enum BootError: Error, Equatable {
             return "pass fewer -fw_cfg files"
         case .fwCfgDMAFailed, .fwCfgReadPastEnd:
             return "the fw_cfg file changed or is unreadable; check the file passed to QEMU"
+        case .fwCfgDMANeverCompleted:
+            return "the fw_cfg device does not finish DMA (QEMU does at once); try -global fw_cfg_io.dma_enabled=off"
         case .fwCfgWriteNeedsDMA:
             return "run QEMU with fw_cfg DMA (the default)"
         case .acpiTableLoaderMalformed, .acpiUnknownFile, .acpiFileNotAllocated, .acpiRangeOutsideFile,

@@ -55,6 +55,9 @@ enum FwCfgDMAControl {
     static let descriptorSize = 16
     /// The length field is 32 bits; longer reads are split.
     static let maximumLength: UInt64 = 1 << 30
+    /// QEMU completes a transfer before the port write returns; a device
+    /// that never does must not hang the boot (some seconds of polling).
+    static let maximumPolls = 1 << 26
 }
 
 /// The driver: probes the device once, reads the file directory once, then
@@ -73,6 +76,8 @@ public final class FwCfg<Ports: FwCfgPorts> {
     public let usesDMA: Bool
     /// The selected item and the device's offset in it, when known.
     private var position: (selector: FwCfgSelector, offset: UInt64)? = nil
+    /// How long a DMA transfer may stay incomplete (tests shorten it).
+    var dmaPollLimit = FwCfgDMAControl.maximumPolls
 
     public init(ports: Ports, prefersPortIO: Bool = false) throws(BootError) {
         self.ports = ports
@@ -189,10 +194,15 @@ public final class FwCfg<Ports: FwCfgPorts> {
                                   lowPortValue: UInt32(truncatingIfNeeded: descriptorAddress).byteSwapped)
             // QEMU completes synchronously; the loop is what the spec asks for.
             var current = UInt32(bigEndian: ports.loadDMAControl(descriptor.baseAddress!))
-            while current & ~FwCfgDMAControl.error != 0 {
+            var polls = 1
+            while current & ~FwCfgDMAControl.error != 0 && polls < dmaPollLimit {
                 current = UInt32(bigEndian: ports.loadDMAControl(descriptor.baseAddress!))
+                polls += 1
             }
             return current
+        }
+        if finalControl & ~FwCfgDMAControl.error != 0 {
+            throw .fwCfgDMANeverCompleted(selector: selector.rawValue, polls: dmaPollLimit)
         }
         if finalControl & FwCfgDMAControl.error != 0 {
             throw .fwCfgDMAFailed(selector: selector.rawValue, offset: offset, length: length)

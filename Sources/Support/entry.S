@@ -37,6 +37,10 @@
 #define PTE_PRESENT_WRITE 0x3
 #define PDE_2MIB_PAGE     0x83
 #define PDE_PER_TABLE     512
+/* SDM vol. 3, 6.3.1: vectors 0-31 are the CPU's exceptions. */
+#define EXCEPTION_VECTORS    32
+#define EXCEPTION_STUB_SIZE  16
+#define IDT_INTERRUPT_GATE   0x8E00
 
 /* Flat 4 GiB segments; accessed bits preset so the CPU never writes the GDT. */
 .macro BOOT_GDT_ENTRIES
@@ -168,10 +172,78 @@ long_mode:
     orq %rax, %rdi
     movq $STAGE0_STACK_TOP, %rsp
     xorl %ebp, %ebp
+
+    /* IDT: vector i -> exception_stubs + i * EXCEPTION_STUB_SIZE, as 64-bit
+     * interrupt gates (SDM vol. 3, 6.14.1: offset 15:0, selector, type 0x8E
+     * = present, DPL 0, interrupt gate; offset 31:16; offset 63:32). */
+    leaq idt(%rip), %rsi
+    leaq exception_stubs(%rip), %rax
+    xorl %ecx, %ecx
+7:  movl %eax, %edx
+    andl $0xFFFF, %edx
+    orl $(SELECTOR_CODE64 << 16), %edx
+    movl %edx, (%rsi)
+    movl %eax, %edx
+    andl $0xFFFF0000, %edx
+    orl $IDT_INTERRUPT_GATE, %edx
+    movl %edx, 4(%rsi)
+    movq %rax, %rdx
+    shrq $32, %rdx
+    movl %edx, 8(%rsi)
+    addq $EXCEPTION_STUB_SIZE, %rax
+    addq $16, %rsi
+    incl %ecx
+    cmpl $EXCEPTION_VECTORS, %ecx
+    jb 7b
+    lidt idt_descriptor(%rip)
+
     call stage0_main
 5:  cli
     hlt
     jmp 5b
+
+/* CPU exceptions: one stub per vector, each pushing a zero where the CPU
+ * pushes no error code (so every frame is vector, error code, RIP, ...),
+ * then the common path: an empty IDT first (an exception while reporting
+ * triple-faults instead of recursing), then Swift's
+ * stage0_exception(vector, error code, RIP, CR2), which logs and stops. */
+    .section .text.exception_stubs, "ax"
+    .balign EXCEPTION_STUB_SIZE
+exception_stubs:
+    .irp vector, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    .balign EXCEPTION_STUB_SIZE
+    .if (\vector <> 8) && ((\vector < 10) || (\vector > 14)) && (\vector <> 17) && (\vector <> 21) && (\vector <> 29) && (\vector <> 30)
+    pushq $0
+    .endif
+    pushq $\vector
+    jmp exception_common
+    .endr
+
+exception_common:
+    lidt empty_idt_descriptor(%rip)
+    popq %rdi                       /* vector */
+    popq %rsi                       /* error code */
+    movq (%rsp), %rdx               /* RIP of the faulting instruction */
+    movq %cr2, %rcx
+    andq $-16, %rsp                 /* the ABI's call alignment */
+    call stage0_exception
+8:  cli
+    hlt
+    jmp 8b
+
+    .section .rodata.idt_descriptors, "a"
+    .balign 8
+idt_descriptor:
+    .word EXCEPTION_VECTORS * 16 - 1
+    .quad idt
+empty_idt_descriptor:
+    .word 0
+    .quad 0
+
+    .section .bss.idt, "aw", @nobits
+    .balign 16
+idt:
+    .skip EXCEPTION_VECTORS * 16
 
 /* void stage0_enter_kernel(uint64_t entry, uint64_t boot_params) */
     .section .text.stage0_enter_kernel, "ax"

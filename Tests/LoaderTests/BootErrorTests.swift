@@ -9,6 +9,7 @@ let everyBootError: [BootError] = [
     .fwCfgNoTransport(features: 0),
     .fwCfgDirectoryTooLarge(count: 2000, limit: 1024),
     .fwCfgDMAFailed(selector: 0x21, offset: 0x1000, length: 0x2000),
+    .fwCfgDMANeverCompleted(selector: 0x21, polls: 1 << 26),
     .fwCfgReadPastEnd(file: "opt/stage0/elf_kernel", offset: 10, length: 20, size: 25),
     .fwCfgWriteNeedsDMA(file: "etc/vmgenid_addr"),
     .kernelFileMissing(name: "opt/stage0/elf_kernel"),

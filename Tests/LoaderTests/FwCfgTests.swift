@@ -239,6 +239,20 @@ struct FwCfgReadTests {
         #expect(bytes == [UInt8](repeating: 0xEE, count: 20))
     }
 
+    @Test("a DMA transfer the device never completes is an error, not a hang")
+    func neverCompletedDMAIsAnError() throws {
+        let device = device()
+        let fwCfg = try makeFwCfg(device)
+        fwCfg.dmaPollLimit = 1000
+        let file = try #require(fwCfg.directory.file(named: "etc/e820"))
+        device.pollsBeforeCompletion = 1001
+        var bytes = [UInt8](repeating: 0, count: 20)
+        #expect(throws: BootError.fwCfgDMANeverCompleted(selector: file.selector.rawValue, polls: 1000)) {
+            try bytes.withUnsafeMutableBytes { try fwCfg.read(file, into: $0) }
+        }
+        #expect(device.controlLoads == 1000)
+    }
+
     @Test("a read at an offset selects and skips to it, then reads without selecting again")
     func readAtOffsetSkipsThenReads() throws {
         let device = device()

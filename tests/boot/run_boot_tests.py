@@ -189,10 +189,12 @@ class Case:
     with_disk: bool = False          # attach a virtio-blk disk holding DISK_MARKER
     with_cmdline: bool = True        # False: no opt/stage0/cmdline at all
     empty_initramfs: bool = False    # pass a zero-length opt/stage0/initramfs
-    # The e820 test double (build/stage0-e820-double.bin) reads its memory
-    # map from opt/stage0-test/e820: these bytes, or no such file (None).
-    e820_double: bool = False
+    # The test double (build/stage0-test-double.bin) reads its memory map
+    # from opt/stage0-test/e820: these bytes, or no such file (None); with
+    # opt/stage0-test/fault ("ud" or "pf") it faults on purpose.
+    test_double: bool = False
     e820: Optional[bytes] = None
+    fault: Optional[str] = None
 
 
 def truncated_kernel(vmlinux, work):
@@ -417,26 +419,26 @@ CASES = [
     # that includes registers 0x5b-0x5d, the RAM above 4 GiB.
     Case("e820-missing-cmos", booted(has_line("stage0: no opt/stage0-test/e820 in fw_cfg: using the RAM size in CMOS"),
                                      memtotal_above(512 << 10, "half of -m 1G")),
-         e820_double=True, init_body=MEMINFO),
+         test_double=True, init_body=MEMINFO),
     Case("e820-missing-cmos-8G", booted(has_line("stage0: no opt/stage0-test/e820"),
                                         memtotal_above(7 << 20, "CMOS 0x5b-0x5d: RAM above 4 GiB missing?")),
-         e820_double=True, memory="8G", init_body=MEMINFO),
+         test_double=True, memory="8G", init_body=MEMINFO),
     Case("e820-malformed-size", (has_line(ERROR_LINE, containing="is 25 bytes, not a whole number of 20-byte entries"),
                                  lacks(JUMP_LINE)),
-         e820_double=True, e820=b"x" * 25, exit_status=FIRMWARE_ERROR_STATUS),
+         test_double=True, e820=b"x" * 25, exit_status=FIRMWARE_ERROR_STATUS),
     Case("e820-empty", (has_line(ERROR_LINE, containing="the memory map holds no usable RAM"), lacks(JUMP_LINE)),
-         e820_double=True, e820=b"", exit_status=FIRMWARE_ERROR_STATUS),
+         test_double=True, e820=b"", exit_status=FIRMWARE_ERROR_STATUS),
     Case("e820-no-ram", (has_line(ERROR_LINE, containing="the memory map holds no usable RAM"), lacks(JUMP_LINE)),
-         e820_double=True, e820=e820_entries((0, GIB, E820_RESERVED)), exit_status=FIRMWARE_ERROR_STATUS),
+         test_double=True, e820=e820_entries((0, GIB, E820_RESERVED)), exit_status=FIRMWARE_ERROR_STATUS),
     Case("e820-too-many-entries", (has_line(ERROR_LINE, containing="the memory map has 300 entries, more than the 128"),
                                    lacks(JUMP_LINE)),
-         e820_double=True, e820=e820_entries(*[(i * 2 << 20, 1 << 20, E820_RAM) for i in range(300)]),
+         test_double=True, e820=e820_entries(*[(i * 2 << 20, 1 << 20, E820_RAM) for i in range(300)]),
          exit_status=FIRMWARE_ERROR_STATUS),
     # Out of order and overlapping: reserved wins where it overlaps RAM
     # (as Linux's e820__update_table), and the boot goes on.
     Case("e820-unsorted-overlapping", booted(has_line("stage0: e820 [0x30000000-0x38000000) reserved"),
                                              memtotal_between(512 << 10, 896 << 10, "1 GiB minus 128 MiB reserved")),
-         e820_double=True, init_body=MEMINFO,
+         test_double=True, init_body=MEMINFO,
          e820=e820_entries((0x20000000, GIB - 0x20000000, E820_RAM), (0x30000000, 0x8000000, E820_RESERVED),
                            (0, 0x24000000, E820_RAM))),
     # RAM above 4 GiB only partly in the map: with -m 6G QEMU has 3 GiB
@@ -446,8 +448,17 @@ CASES = [
     Case("e820-ram-above-4G-partly", booted(has_line("stage0: e820 [0x100000000-0x140000000) RAM"),
                                             has_line("stage0: e820 [0x140000000-0x1c0000000) reserved"),
                                             memtotal_between(3584 << 10, 4 << 20, "1 of the 3 GiB above 4 GiB")),
-         e820_double=True, memory="6G", init_body=MEMINFO,
+         test_double=True, memory="6G", init_body=MEMINFO,
          e820=e820_entries((0, 3 * GIB, E820_RAM), (4 * GIB, GIB, E820_RAM), (5 * GIB, 2 * GIB, E820_RESERVED))),
+    # A CPU exception in the firmware (a failed Swift run-time check is ud2;
+    # a read of memory the page tables do not map is #PF) stops the VM with
+    # a line naming it, instead of a silent triple fault.
+    Case("firmware-runtime-check-fails", (has_line(ERROR_LINE, containing="CPU exception 6 (#UD) at 0x"),
+                                          has_line(ERROR_LINE, containing="a run-time check failed"), lacks(JUMP_LINE)),
+         test_double=True, fault="ud", exit_status=FIRMWARE_ERROR_STATUS),
+    Case("firmware-page-fault", (has_line(ERROR_LINE, containing="CPU exception 14 (#PF) at 0x"),
+                                 has_line(ERROR_LINE, containing="address 0x1000000000"), lacks(JUMP_LINE)),
+         test_double=True, fault="pf", exit_status=FIRMWARE_ERROR_STATUS),
     Case("kvm-smoke", (has_line(JUMP_LINE), lacks(ERROR_LINE)),
          accel="kvm", exit_status=None, stop_at=JUMP_LINE, skip_reason=kvm_unusable),
 ]
@@ -500,9 +511,9 @@ def log_tail(text, path, seconds):
 
 
 class Runner:
-    def __init__(self, firmware, kernel, work, timeout, busybox="/bin/busybox", e820_double=None):
+    def __init__(self, firmware, kernel, work, timeout, busybox="/bin/busybox", test_double=None):
         self.firmware, self.kernel, self.work = firmware, kernel, work
-        self.e820_double = e820_double
+        self.test_double = test_double
         self.timeout, self.busybox = timeout, busybox
         self._keys = {c.name: image_key(c, busybox) for c in CASES if c.init_body is not None}
 
@@ -537,13 +548,15 @@ class Runner:
             kernel = case.kernel_variant(self.kernel, self.work)
         firmware = self.firmware
         e820_args = ()
-        if case.e820_double:
-            firmware = self.e820_double
+        if case.test_double:
+            firmware = self.test_double
             if case.e820 is not None:
                 e820_path = os.path.join(self.work, f"{case.name}.e820")
                 with open(e820_path, "wb") as f:
                     f.write(case.e820)
                 e820_args = ("-fw_cfg", f"name={DOUBLE_E820},file={qemu_arg(e820_path)}")
+            if case.fault is not None:
+                e820_args += ("-fw_cfg", f"name=opt/stage0-test/fault,string={case.fault}")
         cmd = qemu_command(firmware, kernel if case.with_kernel else None,
                            initrd, case.cmdline if case.with_cmdline else None, case.memory, case.accel,
                            case.machine_options,
@@ -653,9 +666,9 @@ def check_inputs(args):
                     f"extract one with scripts/extract-vmlinux.py")
     if not os.path.isfile(args.busybox):
         return f"{args.busybox} not found: apt-get install busybox-static"
-    if any(c.e820_double for c in select(args.names)) and not os.path.isfile(args.e820_double):
-        return (f"the e820 test double {args.e820_double} not found: "
-                f"build it with make build/stage0-e820-double.bin")
+    if any(c.test_double for c in select(args.names)) and not os.path.isfile(args.test_double):
+        return (f"the test double {args.test_double} not found: "
+                f"build it with make build/stage0-test-double.bin")
     return None
 
 
@@ -670,9 +683,10 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=120.0,
                    help="seconds per case; TCG is slow (default: %(default)s)")
     p.add_argument("--busybox", default="/bin/busybox", help="default: %(default)s")
-    p.add_argument("--e820-double", default="build/stage0-e820-double.bin",
-                   help="the firmware built to read its memory map from opt/stage0-test/e820 "
-                        "(make build/stage0-e820-double.bin; default: %(default)s)")
+    p.add_argument("--test-double", default="build/stage0-test-double.bin",
+                   help="the firmware built as the boot tests' double (opt/stage0-test/e820, "
+                        "opt/stage0-test/fault) "
+                        "(make build/stage0-test-double.bin; default: %(default)s)")
     p.add_argument("--list", action="store_true", help="list the cases and exit")
     args = p.parse_args(argv)
 
@@ -688,7 +702,7 @@ def main(argv=None):
     os.makedirs(args.work, exist_ok=True)
     runner = Runner(os.path.abspath(args.firmware), os.path.abspath(args.kernel),
                     os.path.abspath(args.work), args.timeout, args.busybox,
-                    os.path.abspath(args.e820_double))
+                    os.path.abspath(args.test_double))
     runner.prune_images()
     counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
     for case in cases:
