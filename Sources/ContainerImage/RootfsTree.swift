@@ -99,7 +99,14 @@ struct RootfsTree {
                 parent.children[name] = RootfsNode(entry, source: nil)
             }
         case .hardLink:
-            let targetComponents = try imagePathComponents(entry.linkTarget, file: layer.name)
+            let targetComponents: [String]
+            do {
+                targetComponents = try imagePathComponents(entry.linkTarget, file: layer.name)
+            } catch ContainerImageError.pathEscapesRoot(_, _, let reason) {
+                // Name the entry, not only its target: the entry is what the layer adds.
+                throw ContainerImageError.pathEscapesRoot(file: layer.name, entry: entry.path,
+                                                          reason: "hard link to \(entry.linkTarget): \(reason)")
+            }
             guard let targetName = targetComponents.last,
                   let targetParent = try resolveDirectory(Array(targetComponents.dropLast()), creating: false, layer: layer, entry: entry.path),
                   let target = targetParent.children[targetName] else {

@@ -179,6 +179,44 @@ PY
 bad "refuses '..'" "escape-dotdot.tar: entry a/../../etc/passwd escapes the root filesystem: '..'" escape-dotdot.tar
 bad "refuses absolute paths" "escapes the root filesystem: absolute path" escape-absolute.tar
 bad "refuses escapes through symlinks" "entry up/etc/passwd escapes the root filesystem" escape-symlink.tar
+python3 - <<'PY'
+import io, subprocess, tarfile, zlib
+def add(t, name, data=b"x"):
+    info = tarfile.TarInfo(name); info.size = len(data); t.addfile(info, io.BytesIO(data))
+with tarfile.open("escape-hardlink.tar", "w", format=tarfile.GNU_FORMAT) as t:
+    link = tarfile.TarInfo("evil"); link.type = tarfile.LNKTYPE; link.linkname = "../../etc/passwd"; t.addfile(link)
+# A size field of 8 GiB in an archive that ends after the header.
+with tarfile.open("absurd-size.tar", "w", format=tarfile.GNU_FORMAT) as t: add(t, "small", b"ok")
+header = bytearray(open("absurd-size.tar", "rb").read()[:512])
+header[124:136] = b"77777777777\0"
+header[148:156] = b" " * 8
+header[148:156] = b"%06o\0 " % sum(header)
+open("absurd-size.tar", "wb").write(bytes(header) + bytes(1024))
+# Compressed archives with their stored checksums wrong: gzip's CRC-32, zstd's content checksum.
+buffer = io.BytesIO()
+with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as t:
+    for i in range(20): add(t, f"f{i}", bytes(range(256)) * 40)
+raw = buffer.getvalue()
+compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
+gz = bytearray(compressor.compress(raw) + compressor.flush()); gz[-8] ^= 0xFF
+open("bad-crc.tar.gz", "wb").write(gz)
+zst = bytearray(subprocess.run(["zstd", "-q", "--check", "-c"], input=raw, capture_output=True, check=True).stdout)
+zst[-1] ^= 0xFF
+open("bad-checksum.tar.zst", "wb").write(zst)
+open("not-compressed-after-all.tar.gz", "wb").write(b"\x1f\x8b\x08\x00" + bytes(60))
+PY
+bad "refuses hard links out of the root" "escape-hardlink.tar: entry evil escapes the root filesystem: hard link to ../../etc/passwd" escape-hardlink.tar
+bad "absurd size in a tar header" "absurd-size.tar: malformed tar archive: archive ends inside an entry's data" absurd-size.tar
+bad "gzip CRC mismatch" "bad-crc.tar.gz: corrupt compressed data" bad-crc.tar.gz
+bad "zstd checksum mismatch" "bad-checksum.tar.zst: corrupt compressed data" bad-checksum.tar.zst
+bad "broken gzip stream" "not-compressed-after-all.tar.gz: corrupt compressed data" not-compressed-after-all.tar.gz
+echo "the previous output" > kept.cpio
+if ! "$stage0" initramfs bad-crc.tar.gz -o kept.cpio > /dev/null 2>&1 && [ "$(cat kept.cpio)" = "the previous output" ] \
+    && ! ls kept.cpio.tmp-* > /dev/null 2>&1; then
+    pass "a failed conversion leaves an existing output as it was"
+else
+    fail "a failed conversion leaves an existing output as it was"
+fi
 
 # ---- In QEMU ---------------------------------------------------------------
 run_vm "ENTRYPOINT + CMD" 0 "^entrypoint default-cmd$" oci.tar
