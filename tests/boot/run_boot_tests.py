@@ -269,6 +269,8 @@ def bzimage_kernel(vmlinux, work):
 PAD_INIT = (f'echo "pad-size=$(stat -c %s /{initramfs.PAD_PATH})"\n'
             f'echo "pad-md5=$(md5sum < /{initramfs.PAD_PATH})"')
 CPUS_INIT = 'echo "cpus=$(nproc)"'
+EMPTY_CMDLINE_MARKER = "stage0-test: ttyS0 cmdline:"
+EMPTY_CMDLINE_INIT = f'echo "{EMPTY_CMDLINE_MARKER} $(cat /proc/cmdline)" > /dev/ttyS0'
 
 # virtio-blk: the modules of the same Debian kernel, loaded in dependency
 # order; the devices exist only in the DSDT, so this proves the ACPI tables.
@@ -364,10 +366,16 @@ CASES = [
     Case("cmdline-too-long", (has_line(ERROR_LINE, containing="longer than the kernel accepts (2047 bytes)"), lacks(JUMP_LINE)),
          cmdline="console=ttyS0 " + "x" * 3000, exit_status=FIRMWARE_ERROR_STATUS),
     # Odd but valid.
-    Case("empty-cmdline", (has_line(JUMP_LINE), lacks(ERROR_LINE), has_line("stage0: command line: empty")),
-         init_body=None, with_cmdline=False, exit_status=None, stop_at=JUMP_LINE),
-    Case("empty-initramfs", (has_line(JUMP_LINE), lacks(ERROR_LINE), has_line("stage0: initramfs: none", containing="empty file")),
-         init_body=None, empty_initramfs=True, exit_status=None, stop_at=JUMP_LINE),
+    # No command line at all: the kernel gets only the tsc_early_khz stage0
+    # adds, so it has no serial console; /init writes to ttyS0 itself.
+    Case("empty-cmdline", (has_line(JUMP_LINE), lacks(ERROR_LINE), has_line("stage0: command line: empty"),
+                           contains(f"{EMPTY_CMDLINE_MARKER} tsc_early_khz=")),
+         with_cmdline=False, init_body=EMPTY_CMDLINE_INIT),
+    # A zero-length initramfs is no initramfs: the kernel boots and stops
+    # for want of a root filesystem (panic=-1 then reboots: QEMU exits).
+    Case("empty-initramfs", (has_line(JUMP_LINE), lacks(ERROR_LINE), has_line("stage0: initramfs: none", containing="empty file"),
+                             contains("VFS: Unable to mount root fs")),
+         init_body=None, empty_initramfs=True, cmdline="console=ttyS0 panic=-1"),
     Case("smp-1", booted(contains("cpus=1")), extra_args=("-smp", "1"), init_body=CPUS_INIT),
     Case("smp-8", booted(contains("cpus=8")), extra_args=("-smp", "8"), init_body=CPUS_INIT),
     # Every kernel format through every interface.
