@@ -11,15 +11,18 @@ import Foundation
 ///
 /// The bytes depend only on the input and the level, never on the number
 /// of workers or their timing, so the output stays reproducible. Memory is
-/// bounded: at most `inFlight` blocks (input and output) at a time.
+/// bounded: at most `inFlight` blocks (input and output, 2 MiB or so each)
+/// at a time, and no more than `maximumWorkers` deflating at once.
 final class GzipCompressor: ByteSink {
     static let blockSize = 1 << 20
     /// RFC 1951: a match reaches back at most 32 KiB.
     static let dictionarySize = 32 << 10
+    static let maximumWorkers = 8
 
     private let sink: ByteSink
     private let level: Int32
     private let inFlight: Int
+    private let workers: DispatchSemaphore
     private let queue = DispatchQueue(label: "stage0.gzip", attributes: .concurrent)
     private var pending: [GzipBlock] = []
     private var block: [UInt8] = []
@@ -30,8 +33,10 @@ final class GzipCompressor: ByteSink {
     init(_ sink: ByteSink, level: Int32 = 6, workers: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
         self.sink = sink
         self.level = level
+        let count = min(max(1, workers), GzipCompressor.maximumWorkers)
+        self.workers = DispatchSemaphore(value: count)
         // One block more than workers, so a worker never waits for the writer.
-        inFlight = max(1, workers) + 1
+        inFlight = count + 1
         block.reserveCapacity(GzipCompressor.blockSize)
         crc = CZlib.crc32(0, nil, 0)
         // RFC 1952, 2.3: ID1 ID2, CM 8 (deflate), no flags, MTIME 0 (reproducible), XFL 0, OS 3 (Unix).
@@ -65,7 +70,12 @@ final class GzipCompressor: ByteSink {
         totalSize &+= UInt64(block.count)
         block.removeAll(keepingCapacity: true)
         pending.append(job)
-        queue.async { job.compress() }
+        let workers = self.workers
+        queue.async {
+            workers.wait()
+            job.compress()
+            workers.signal()
+        }
         if pending.count >= inFlight { try writeOldest() }
     }
 
@@ -99,39 +109,47 @@ private final class GzipBlock: @unchecked Sendable {
     func compress() {
         defer { done.signal() }
         crc = input.withUnsafeBufferPointer { CZlib.crc32(CZlib.crc32(0, nil, 0), $0.baseAddress, UInt32($0.count)) }
-        var stream = z_stream()
+        // zlib keeps the stream's address between calls: one fixed allocation.
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        defer { stream.deallocate() }
         // -15: raw deflate, no zlib or gzip wrapper (the compressor writes the gzip one).
-        let status = deflateInit2_(&stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY,
+        let status = deflateInit2_(stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY,
                                    ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
         guard status == Z_OK else { failure = "zlib initialisation failed (\(status))"; return }
-        defer { deflateEnd(&stream) }
+        defer { deflateEnd(stream) }
         if !dictionary.isEmpty {
-            let set = dictionary.withUnsafeBufferPointer { deflateSetDictionary(&stream, $0.baseAddress, UInt32($0.count)) }
+            let set = dictionary.withUnsafeBufferPointer { deflateSetDictionary(stream, $0.baseAddress, UInt32($0.count)) }
             guard set == Z_OK else { failure = "deflateSetDictionary failed (\(set))"; return }
         }
         // A full block ends with a sync flush (an empty stored block: byte-aligned, not final);
-        // the last one with Z_FINISH, which marks the end of the deflate stream.
+        // the last one with Z_FINISH, which marks the end of the deflate stream. deflateBound
+        // plus the flush's few bytes is room for all of it; the loop is for a zlib that disagrees.
         let flush = last ? Z_FINISH : Z_SYNC_FLUSH
-        var chunk = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(input.count))) + 16)
+        output = [UInt8](repeating: 0, count: Int(deflateBound(stream, uLong(input.count))) + 16)
+        var produced = 0
         input.withUnsafeBufferPointer { source in
-            stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress)
-            stream.avail_in = UInt32(source.count)
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: source.baseAddress)
+            stream.pointee.avail_in = UInt32(source.count)
             while true {
+                if produced == output.count { output.append(contentsOf: [UInt8](repeating: 0, count: 1 << 16)) }
                 var result = Z_OK
-                let written: Int = chunk.withUnsafeMutableBufferPointer { target in
-                    stream.next_out = target.baseAddress
-                    stream.avail_out = UInt32(target.count)
-                    result = deflate(&stream, flush)
-                    return target.count - Int(stream.avail_out)
+                let room = output.count - produced
+                output.withUnsafeMutableBufferPointer { target in
+                    stream.pointee.next_out = target.baseAddress! + produced
+                    stream.pointee.avail_out = UInt32(room)
+                    result = deflate(stream, flush)
                 }
-                output.append(contentsOf: chunk.prefix(written))
+                let written = room - Int(stream.pointee.avail_out)
+                produced += written
                 if result == Z_STREAM_ERROR || (result == Z_BUF_ERROR && written == 0) {
                     failure = "deflate failed (\(result))"
                     return
                 }
-                let complete = last ? result == Z_STREAM_END : stream.avail_in == 0 && stream.avail_out > 0
+                let complete = last ? result == Z_STREAM_END : stream.pointee.avail_in == 0 && stream.pointee.avail_out > 0
                 if complete { return }
             }
         }
+        output.removeSubrange(produced...)
     }
 }

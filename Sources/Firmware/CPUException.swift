@@ -8,16 +8,20 @@ import Support
 /// the VM stops with a line that says what happened and where, instead of
 /// triple-faulting in silence. (entry.S has already loaded an empty IDT, so
 /// an exception while reporting this one resets the machine at once.)
+/// `kernelEntered` is entry.S's flag, set as it jumps to the kernel.
 @_cdecl("stage0_exception")
-func reportCPUException(vector: UInt64, errorCode: UInt64, instruction: UInt64, faultAddress: UInt64) -> Never {
+func reportCPUException(vector: UInt64, errorCode: UInt64, instruction: UInt64, faultAddress: UInt64,
+                        kernelEntered: Bool) -> Never {
     var line: Message = "stage0: error: CPU exception \(vector) (\(CPUException.name(vector))) at \(hex: instruction)"
     if vector == CPUException.pageFault {
         line.append(message: ", address \(hex: faultAddress), error code \(hex: errorCode)")
-    } else if CPUException.pushesErrorCode(vector) {
+    } else if errorCode != CPUException.noErrorCode {
         line.append(message: ", error code \(hex: errorCode)")
     }
-    if !FirmwareMemory.image.contains(PhysicalAddress(instruction)) {
+    if kernelEntered {
         line.append(": in the kernel, before its own handlers: is it an x86_64 Linux with the right entry point?" as StaticString)
+    } else if !FirmwareMemory.image.contains(PhysicalAddress(instruction)) {
+        line.append(": stage0 jumped outside its code: a stage0 bug; please report it with this log" as StaticString)
     } else {
         if vector == CPUException.invalidOpcode { line.append(": a run-time check failed (overflow, bounds, precondition)" as StaticString) }
         line.append(": a stage0 bug; please report it with this log (the address is in build/stage0.map)" as StaticString)
@@ -30,6 +34,8 @@ func reportCPUException(vector: UInt64, errorCode: UInt64, instruction: UInt64, 
 enum CPUException {
     static let invalidOpcode: UInt64 = 6
     static let pageFault: UInt64 = 14
+    /// What entry.S pushes for the vectors whose frame has no error code.
+    static let noErrorCode = UInt64.max
 
     static func name(_ vector: UInt64) -> StaticString {
         switch vector {
@@ -51,14 +57,12 @@ enum CPUException {
         case 17: return "#AC"
         case 18: return "#MC"
         case 19: return "#XM"
+        case 20: return "#VE"
         case 21: return "#CP"
+        case 28: return "#HV"
+        case 29: return "#VC"
+        case 30: return "#SX"
         default: return "reserved"
         }
-    }
-
-    /// The vectors for which the CPU pushes an error code (entry.S pushes
-    /// a zero for the others, so every frame looks the same).
-    static func pushesErrorCode(_ vector: UInt64) -> Bool {
-        vector == 8 || (10...14).contains(vector) || vector == 17 || vector == 21 || vector == 29 || vector == 30
     }
 }

@@ -21,7 +21,7 @@ enum TestDouble {
         if kind.readOnly[0] == UInt8(ascii: "p") {
             log("stage0: test double: read \(volatile_load32(UnsafeRawPointer(bitPattern: unmappedAddress)!))")
         } else {
-            log("stage0: test double: sum \(UInt8(truncatingIfNeeded: file.size) + UInt8.max)")
+            log("stage0: test double: sum \((UInt8(truncatingIfNeeded: file.size) | 1) + UInt8.max)")
         }
     }
 }

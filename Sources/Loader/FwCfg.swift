@@ -56,7 +56,8 @@ enum FwCfgDMAControl {
     /// The length field is 32 bits; longer reads are split.
     static let maximumLength: UInt64 = 1 << 30
     /// QEMU completes a transfer before the port write returns; a device
-    /// that never does must not hang the boot (some seconds of polling).
+    /// that never does must not hang the boot (2^26 polls: a fraction of a
+    /// second under KVM, seconds under TCG).
     static let maximumPolls = 1 << 26
 }
 

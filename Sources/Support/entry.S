@@ -202,7 +202,7 @@ long_mode:
     hlt
     jmp 5b
 
-/* CPU exceptions: one stub per vector, each pushing a zero where the CPU
+/* CPU exceptions: one stub per vector, each pushing -1 where the CPU
  * pushes no error code (so every frame is vector, error code, RIP, ...),
  * then the common path: an empty IDT first (an exception while reporting
  * triple-faults instead of recursing), then Swift's
@@ -213,18 +213,20 @@ exception_stubs:
     .irp vector, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
     .balign EXCEPTION_STUB_SIZE
     .if (\vector <> 8) && ((\vector < 10) || (\vector > 14)) && (\vector <> 17) && (\vector <> 21) && (\vector <> 29) && (\vector <> 30)
-    pushq $0
+    pushq $-1
     .endif
     pushq $\vector
     jmp exception_common
     .endr
 
 exception_common:
+    cld                             /* the ABI's direction flag (memmove runs std) */
     lidt empty_idt_descriptor(%rip)
     popq %rdi                       /* vector */
     popq %rsi                       /* error code */
     movq (%rsp), %rdx               /* RIP of the faulting instruction */
     movq %cr2, %rcx
+    movzbl kernel_entered(%rip), %r8d
     andq $-16, %rsp                 /* the ABI's call alignment */
     call stage0_exception
 8:  cli
@@ -244,12 +246,16 @@ empty_idt_descriptor:
     .balign 16
 idt:
     .skip EXCEPTION_VECTORS * 16
+/* Set by stage0_enter_kernel: an exception after it is the kernel's. */
+kernel_entered:
+    .skip 1
 
 /* void stage0_enter_kernel(uint64_t entry, uint64_t boot_params) */
     .section .text.stage0_enter_kernel, "ax"
     .globl stage0_enter_kernel
 stage0_enter_kernel:
     cli
+    movb $1, kernel_entered(%rip)
     lgdt kernel_gdt_descriptor(%rip)
     LOAD_DATA_SEGMENTS
     pushq $SELECTOR_CODE64

@@ -58,6 +58,8 @@ struct GzipCompressorTests {
     @Test func headerIsReproducibleAndTrailerHoldsCRCAndSize() throws {
         let input = Self.sample(count: GzipCompressor.blockSize)
         let compressed = try Self.gzip(input, workers: 3)
+        // Inflating with the gzip wrapper checks the trailer's CRC-32 and ISIZE.
+        #expect(try Self.gunzip(compressed) == input)
         // RFC 1952: ID1 ID2 CM FLG, MTIME 0, XFL, OS 3.
         #expect(Array(compressed.prefix(10)) == [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3])
         let size = compressed.suffix(4).reversed().reduce(0) { $0 << 8 | Int($1) }

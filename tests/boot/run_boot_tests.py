@@ -250,6 +250,28 @@ def set_paddr(index, value):
     return lambda head: set_u64(head, program_header(head, index) + 24, value)
 
 
+def kernel_entry_ud2(vmlinux, work):
+    """The real vmlinux with ud2 (0f 0b) at its entry point: the kernel
+    faults before it has an IDT of its own."""
+    path = os.path.join(work, "vmlinux-entry-ud2")
+    if not os.path.exists(path):
+        with open(vmlinux, "rb") as src:
+            data = bytearray(src.read())
+        entry = struct.unpack_from("<Q", data, 24)[0]                # e_entry
+        phoff, = struct.unpack_from("<Q", data, 32)                  # e_phoff
+        phnum, = struct.unpack_from("<H", data, 56)                  # e_phnum
+        for index in range(phnum):
+            kind, _, offset, _, paddr, filesz = struct.unpack_from("<IIQQQQ", data, phoff + index * 56)
+            if kind == 1 and paddr <= entry < paddr + filesz:        # the PT_LOAD holding it
+                data[offset + entry - paddr:offset + entry - paddr + 2] = b"\x0f\x0b"
+                break
+        else:
+            raise SystemExit(f"boot: error: {vmlinux}: no PT_LOAD segment holds e_entry {entry:#x}")
+        with open(path, "wb") as dst:
+            dst.write(data)
+    return path
+
+
 def random_kernel(vmlinux, work):
     """64 KiB that are neither ELF nor bzImage."""
     path = os.path.join(work, "not-a-kernel")
@@ -374,7 +396,7 @@ CASES = [
     # A zero-length initramfs is no initramfs: the kernel boots and stops
     # for want of a root filesystem (panic=-1 then reboots: QEMU exits).
     Case("empty-initramfs", (has_line(JUMP_LINE), lacks(ERROR_LINE), has_line("stage0: initramfs: none", containing="empty file"),
-                             contains("VFS: Unable to mount root fs")),
+                             contains("VFS: Unable to mount root fs"), lacks("Initramfs unpacking failed")),
          init_body=None, empty_initramfs=True, cmdline="console=ttyS0 panic=-1"),
     Case("smp-1", booted(contains("cpus=1")), extra_args=("-smp", "1"), init_body=CPUS_INIT),
     Case("smp-8", booted(contains("cpus=8")), extra_args=("-smp", "8"), init_body=CPUS_INIT),
@@ -419,8 +441,6 @@ CASES = [
     # tells a real kernel run from a triple fault, which also exits with 0.
     Case("no-initramfs", (has_line(JUMP_LINE), lacks(ERROR_LINE), contains("Kernel panic")),
          init_body=None, cmdline="console=ttyS0 panic=-1"),
-    # KVM runs firmware code here but Linux hangs after the jump (see
-    # platform-facts), so this run stops at the hand-off.
     # Memory maps QEMU never serves, through the e820 double (QEMU always has
     # etc/e820, so the double reads its map from opt/stage0-test/e820).
     # Without a map the firmware uses the RAM size QEMU keeps in CMOS; at 8G
@@ -465,8 +485,17 @@ CASES = [
                                           has_line(ERROR_LINE, containing="a run-time check failed"), lacks(JUMP_LINE)),
          test_double=True, fault="ud", exit_status=FIRMWARE_ERROR_STATUS),
     Case("firmware-page-fault", (has_line(ERROR_LINE, containing="CPU exception 14 (#PF) at 0x"),
-                                 has_line(ERROR_LINE, containing="address 0x1000000000"), lacks(JUMP_LINE)),
+                                 has_line(ERROR_LINE, containing="address 0x1000000000"),
+                                 has_line(ERROR_LINE, containing="a stage0 bug"), lacks(JUMP_LINE)),
          test_double=True, fault="pf", exit_status=FIRMWARE_ERROR_STATUS),
+    # The kernel faulting right after the jump, before its own IDT: stage0's
+    # handlers are still there and say it was the kernel.
+    Case("kernel-faults-before-its-handlers",
+         (has_line(ERROR_LINE, containing="CPU exception 6 (#UD) at 0x1000000: in the kernel, before its own handlers"),
+          has_line(JUMP_LINE)),
+         kernel_variant=kernel_entry_ud2, exit_status=FIRMWARE_ERROR_STATUS),
+    # KVM runs firmware code here but Linux hangs after the jump (see
+    # platform-facts), so this run stops at the hand-off.
     Case("kvm-smoke", (has_line(JUMP_LINE), lacks(ERROR_LINE)),
          accel="kvm", exit_status=None, stop_at=JUMP_LINE, skip_reason=kvm_unusable),
 ]
