@@ -42,7 +42,7 @@ SECTIONS {
 
     /* The reset code sits just below the reset vector: it runs with CS base
      * 0xFFFF0000, and the vector's 16-bit jump must reach it. */
-    .rom (STAGE0_ROM_END - 0x400) : {
+    .rom (STAGE0_ROM_END - 0x200) : {
         KEEP(*(.rom.reset16))
     } > rom
 

@@ -43,6 +43,7 @@ func boot(_ clock: BootClock) throws(BootError) -> Never {
 
     // 3. ACPI: QEMU's tables placed and linked as etc/table-loader says.
     let acpiRSDP = try installACPITables(fwCfg, memoryMap: &memoryMap)
+    installMPTable(fwCfg, memoryMap: &memoryMap)
     for entry in memoryMap.entries {
         log("stage0: e820 \(entry.region) \(entry.type.name)")
     }
@@ -165,8 +166,12 @@ func installACPITables(_ fwCfg: FwCfg<FwCfgPortIO>, memoryMap: inout E820Map) th
         log("stage0: ACPI: none (no etc/table-loader; acpi=off)")
         return nil
     }
-    let below4G = memoryMap.usableRegions.filter { $0.end.value <= 4 * gibibyte }
-    guard let top = below4G.max(by: { $0.end < $1.end }) else { throw .noRAM }
+    // The highest RAM below 4 GiB (entries are sorted).
+    var highest: PhysicalRegion? = nil
+    for entry in memoryMap.entries where entry.type == .ram && entry.region.end.value <= 4 * gibibyte {
+        highest = entry.region
+    }
+    guard let top = highest else { throw .noRAM }
     let highStart = max(top.start.value, top.end.value - min(FirmwareMemory.acpiHighSize, top.size))
     var zones = ACPITableLoader.Zones(high: PhysicalRegion(start: highStart, end: top.end.value),
                                       fseg: FirmwareMemory.acpiFSEG)
@@ -184,6 +189,27 @@ func installACPITables(_ fwCfg: FwCfg<FwCfgPortIO>, memoryMap: inout E820Map) th
         log("stage0: ACPI: \(result.commandsRun) table-loader commands, no RSDP among them: Linux will search for one")
     }
     return result.rsdp
+}
+
+/// The MP tables in the last KiB of base memory, reserved in e820 (see
+/// MPTable.swift for why). Not fatal: Linux also has ACPI's MADT.
+func installMPTable(_ fwCfg: FwCfg<FwCfgPortIO>, memoryMap: inout E820Map) {
+    let region = FirmwareMemory.mpTable
+    guard memoryMap.isUsable(region) else {
+        log("stage0: MP table: none (\(region) is not RAM)")
+        return
+    }
+    let leaf1 = cpuid(1, 0)
+    let cpus = Int(fwCfg.readLegacy32(.cpuCount) & 0xFFFF)
+    let machine = MPTable.Machine(cpuCount: cpus, cpuSignature: leaf1.eax, cpuFeatures: leaf1.edx,
+                                  localAPICVersion: APIC.localAPICVersion, ioAPIC: APIC.ioAPIC,
+                                  irq0OnPin2: fwCfg.readLegacy32(.irq0Override) != 0)
+    guard MPTable.write(machine, into: IdentityMappedMemory().bytes(of: region), at: region.start) else {
+        log("stage0: MP table: none (\(cpus) CPUs do not fit; Linux has ACPI's MADT)")
+        return
+    }
+    memoryMap.reserve(region)
+    log("stage0: MP table at \(region.start) (\(cpus) CPUs)")
 }
 
 /// Copies the command line (opt/stage0/cmdline, else -append) to its page,

@@ -46,6 +46,7 @@ struct BootClock {
 
     func sinceReset() -> Message { elapsed(since: resetTSC, until: now) }
 
+    @inline(never)
     private static func readPIT() -> UInt64 {
         port_write8(pitCommand, pitLatchChannel0)
         let low = UInt64(port_read8(pitChannel0))

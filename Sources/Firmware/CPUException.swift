@@ -37,32 +37,12 @@ enum CPUException {
     /// What entry.S pushes for the vectors whose frame has no error code.
     static let noErrorCode = UInt64.max
 
-    static func name(_ vector: UInt64) -> StaticString {
-        switch vector {
-        case 0: return "#DE"
-        case 1: return "#DB"
-        case 2: return "NMI"
-        case 3: return "#BP"
-        case 4: return "#OF"
-        case 5: return "#BR"
-        case 6: return "#UD"
-        case 7: return "#NM"
-        case 8: return "#DF"
-        case 10: return "#TS"
-        case 11: return "#NP"
-        case 12: return "#SS"
-        case 13: return "#GP"
-        case 14: return "#PF"
-        case 16: return "#MF"
-        case 17: return "#AC"
-        case 18: return "#MC"
-        case 19: return "#XM"
-        case 20: return "#VE"
-        case 21: return "#CP"
-        case 28: return "#HV"
-        case 29: return "#VC"
-        case 30: return "#SX"
-        default: return "reserved"
-        }
+    /// The mnemonic of vectors 0-31, three bytes each ("#UD"; "---" reserved).
+    static let mnemonics: StaticString =
+        "#DE#DBNMI#BP#OF#BR#UD#NM#DF---#TS#NP#SS#GP#PF---#MF#AC#MC#XM#VE#CP------------------#HV#VC#SX---"
+
+    static func name(_ vector: UInt64) -> Message {
+        guard vector < 32 else { return "---" }
+        return "\(bytes: UnsafeRawBufferPointer(start: mnemonics.utf8Start + Int(vector) * 3, count: 3))"
     }
 }

@@ -16,6 +16,9 @@ enum FirmwareMemory {
     /// and the ROM's alias lives at its top.
     static let legacyArea = PhysicalRegion(start: 0xA_0000, end: 0x10_0000)
 
+    /// The MP tables: the last KiB of base memory, below the legacy area.
+    static let mpTable = region(STAGE0_MP_TABLE_BASE, STAGE0_MP_TABLE_SIZE)
+
     /// The FSEG zone of the ACPI table-loader, inside the legacy area.
     static let acpiFSEG = region(STAGE0_ACPI_FSEG_BASE, STAGE0_ACPI_FSEG_SIZE)
     static let acpiHighSize = UInt64(STAGE0_ACPI_HIGH_SIZE)

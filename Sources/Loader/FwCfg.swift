@@ -11,6 +11,8 @@ public struct FwCfgSelector: Equatable, Sendable {
     public static let ramSize = FwCfgSelector(0x0003)
     public static let cpuCount = FwCfgSelector(0x0005)
     public static let fileDirectory = FwCfgSelector(0x0019)
+    /// FW_CFG_ARCH_LOCAL + 2 (QEMU hw/i386/fw_cfg.h): nonzero when ISA IRQ 0 is wired to I/O APIC pin 2.
+    public static let irq0Override = FwCfgSelector(0x8002)
     // What QEMU serves for -kernel, -initrd and -append (hw/i386/x86.c, x86_load_linux).
     public static let kernelSize = FwCfgSelector(0x0008)
     public static let initrdSize = FwCfgSelector(0x000B)

@@ -350,11 +350,23 @@ CASES = [
     Case("no-dma", booted(has_line("stage0: fw_cfg: port I/O")),
          extra_args=("-global", "fw_cfg_io.dma_enabled=off")),
     # ACPI tables from etc/table-loader: Linux starts every vCPU from the MADT.
-    Case("smp-4-acpi", booted(has_line("stage0: ACPI:", containing="RSDP at"), contains("cpus=4")),
+    Case("smp-4-acpi", booted(has_line("stage0: ACPI:", containing="RSDP at"), contains("cpus=4"),
+                              contains("found SMP MP-table at [mem 0x0009fc00-0x0009fc0f]"),
+                              contains("ACPI: Using ACPI (MADT) for SMP configuration information")),
+         cmdline="console=ttyS0",
          extra_args=("-smp", "4"), init_body=CPUS_INIT),
     # No ACPI: Linux boots without tables (one CPU: there is no MP table).
     Case("acpi-off", booted(has_line("stage0: ACPI: none"), has_line("stage0: command line: appended tsc_early_khz=")),
          machine_options=",acpi=off"),
+    # Without ACPI the MP table is how Linux learns of the other CPUs and
+    # of the I/O APIC (the PIT's IRQ 0 on pin 2); with ACPI it still finds
+    # the table at once instead of scanning the F segment.
+    Case("acpi-off-smp-4", booted(has_line("stage0: MP table at 0x9fc00 (4 CPUs)"),
+                                  contains("found SMP MP-table at [mem 0x0009fc00-0x0009fc0f]"),
+                                  contains("MPTABLE: OEM ID: STAGE0"), contains("..TIMER: vector=0x30 apic1=0 pin1=2"),
+                                  contains("cpus=4")),
+         machine_options=",acpi=off", extra_args=("-smp", "4"), cmdline="console=ttyS0 apic=verbose",
+         init_body=CPUS_INIT),
     # Bad inputs: one error line naming the problem, and QEMU exits.
     Case("initramfs-too-big",
          (has_line(ERROR_LINE, containing="does not fit"), has_line(ERROR_LINE, containing="-m "), lacks(JUMP_LINE)),

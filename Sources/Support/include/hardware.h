@@ -46,6 +46,10 @@ static inline uint32_t volatile_load32(const void *address) {
     return *(const volatile uint32_t *)address;
 }
 
+static inline void volatile_store32(void *address, uint32_t value) {
+    *(volatile uint32_t *)address = value;
+}
+
 static inline uint64_t read_tsc(void) {
     uint32_t low, high;
     __asm__ volatile("lfence; rdtsc" : "=a"(low), "=d"(high));

@@ -60,6 +60,11 @@
 /* Room for the HIGH allocations (the other tables), at the top of RAM below 4 GiB. */
 #define STAGE0_ACPI_HIGH_SIZE      0x100000
 
+/* The MP tables (MultiProcessor Specification 1.4): the last KiB of base
+ * memory, the spec's place for them when there is no EBDA and the second
+ * place Linux looks. Reserved in e820; room for 40 CPUs. */
+#define STAGE0_MP_TABLE_BASE       0x9FC00
+#define STAGE0_MP_TABLE_SIZE       0x400
 /* The whole firmware-owned RAM, as reserved in e820: [0, STAGE0_RAM_END). */
 #define STAGE0_RAM_BASE            0x0
 #define STAGE0_RAM_END             0x80000
