@@ -7,7 +7,8 @@ first SECONDS of a boot, and counts the samples per kernel function.
 
 Kernel symbols come from the guest's own /proc/kallsyms (Debian ships
 vmlinux without them): the first run boots a small /init that prints it to
-the serial port and caches it as build/bench/kallsyms.txt. Addresses below
+the serial port (booted by build/stage0.bin) and caches it as
+build/bench/kallsyms.txt. Addresses below
 1 MiB are the firmware's (stage0 runs at 0x10000). A coarse tool: a few
 hundred samples, each one a monitor round trip. It found the F-segment scan
 (native_flush_tlb_one_user) that the MP tables removed."""
@@ -46,8 +47,9 @@ def kallsyms(path, kernel):
         image = os.path.join(work, "kallsyms.cpio")
         initramfs.build(image, open(init).read(), 0, "/bin/busybox", ())
         serial = os.path.join(work, "serial.log")
-        subprocess.run(qemu("/usr/share/qemu/qboot.rom", kernel, image, "console=ttyS0 quiet panic=-1",
-                            ["-serial", f"file:{serial}"]), check=True, timeout=600,
+        # stage0 as the firmware: it adds the tsc_early_khz without which Linux hangs under TCG.
+        subprocess.run(qemu(os.path.join(REPO, "build", "stage0.bin"), kernel, image, "console=ttyS0 quiet panic=-1",
+                            ["-serial", f"file:{serial}"]), check=True, timeout=300,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         lines = [l.strip() for l in open(serial, errors="replace") if re.match(r"^[0-9a-f]{16} [tTwW] ", l)]
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -93,6 +95,7 @@ def main():
     p.add_argument("--bios", required=True)
     p.add_argument("--kernel", default=os.path.join(REPO, "build", "vmlinux"))
     p.add_argument("--initrd", default=os.path.join(REPO, "build", "demo-initramfs"))
+    # qboot and SeaBIOS give no tsc_early_khz, without which Linux hangs under TCG: pass one.
     p.add_argument("--append", default="console=ttyS0 panic=-1")
     p.add_argument("--seconds", type=float, default=0.5)
     p.add_argument("--kallsyms", default=os.path.join(REPO, "build", "bench", "kallsyms.txt"))
