@@ -6,13 +6,6 @@
 import Glibc
 #endif
 
-/// See LoaderFuzzSupport.swift: -D FUZZ_SKIP_KNOWN_BUGS skips inputs that hit reported bugs.
-#if FUZZ_SKIP_KNOWN_BUGS
-let knownBugsSkipped = true
-#else
-let knownBugsSkipped = false
-#endif
-
 /// STAGE0_FUZZ_DEBUG=1 prints the error each input ends with (to check that seeds get far).
 let fuzzDebug = getenv("STAGE0_FUZZ_DEBUG") != nil
 

@@ -8,15 +8,6 @@
 import Glibc
 #endif
 
-/// Built with -D FUZZ_SKIP_KNOWN_BUGS, the targets skip inputs that hit a bug
-/// already found and reported but not fixed yet, so that a long run goes on
-/// to find others. By default (make fuzz, make fuzz-smoke) they hit them.
-#if FUZZ_SKIP_KNOWN_BUGS
-let knownBugsSkipped = true
-#else
-let knownBugsSkipped = false
-#endif
-
 /// The firmware's own memory, as Sources/Firmware/FirmwareMemory.swift
 /// builds it from Sources/Support/include/memory_layout.h (values copied:
 /// the fuzzers are built without the bare-metal Support module).

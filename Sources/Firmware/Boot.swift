@@ -41,7 +41,7 @@ func boot(_ clock: BootClock) throws(BootError) -> Never {
     guard memoryMap.totalRAM > 0 else { throw .noRAM }
     steps.finished("e820")
 
-    // 3. ACPI: QEMU's tables placed and linked as etc/table-loader says.
+    // 3. ACPI: QEMU's tables placed and linked as etc/table-loader says; the MP tables beside them.
     let acpiRSDP = try installACPITables(fwCfg, memoryMap: &memoryMap)
     installMPTable(fwCfg, memoryMap: &memoryMap)
     for entry in memoryMap.entries {

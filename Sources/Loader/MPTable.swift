@@ -55,10 +55,13 @@ public enum MPTable {
         }
     }
 
+    /// I/O interrupt entries: one per ISA IRQ, but for IRQ 2 when IRQ 0 takes its pin.
+    static func isaInterruptEntries(_ machine: Machine) -> Int { isaIRQs - (machine.irq0OnPin2 ? 1 : 0) }
+
     /// Bytes the floating pointer and the configuration table take.
     public static func size(of machine: Machine) -> Int {
         floatingPointerSize + headerSize + machine.cpuCount * processorEntrySize + busEntrySize + ioAPICEntrySize
-            + (isaIRQs - (machine.irq0OnPin2 ? 1 : 0)) * interruptEntrySize + 2 * interruptEntrySize
+            + (isaInterruptEntries(machine) + 2) * interruptEntrySize
     }
 
     /// Writes the floating pointer at the start of `memory` (which is at
@@ -95,7 +98,8 @@ public enum MPTable {
         writer.byte(localInterruptEntry); writer.byte(nmi); writer.u16(0)
         writer.byte(isaBus); writer.byte(0); writer.byte(0xFF); writer.byte(1)
         let tableLength = writer.offset - floatingPointerSize
-        let entryCount = machine.cpuCount + 2 + (isaIRQs - (machine.irq0OnPin2 ? 1 : 0)) + 2
+        // Processors, the bus, the I/O APIC, the I/O interrupts, the two local interrupts.
+        let entryCount = machine.cpuCount + 2 + isaInterruptEntries(machine) + 2
 
         var header = TableWriter(memory: memory, offset: floatingPointerSize)
         header.ascii("PCMP"); header.u16(UInt16(tableLength)); header.byte(specRevision); header.skip(1)

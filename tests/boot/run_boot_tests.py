@@ -257,11 +257,10 @@ def kernel_entry_ud2(vmlinux, work):
     if not os.path.exists(path):
         with open(vmlinux, "rb") as src:
             data = bytearray(src.read())
-        entry = struct.unpack_from("<Q", data, 24)[0]                # e_entry
-        phoff, = struct.unpack_from("<Q", data, 32)                  # e_phoff
+        entry, = struct.unpack_from("<Q", data, 24)                  # e_entry
         phnum, = struct.unpack_from("<H", data, 56)                  # e_phnum
         for index in range(phnum):
-            kind, _, offset, _, paddr, filesz = struct.unpack_from("<IIQQQQ", data, phoff + index * 56)
+            kind, _, offset, _, paddr, filesz = struct.unpack_from("<IIQQQQ", data, program_header(data, index))
             if kind == 1 and paddr <= entry < paddr + filesz:        # the PT_LOAD holding it
                 data[offset + entry - paddr:offset + entry - paddr + 2] = b"\x0f\x0b"
                 break
